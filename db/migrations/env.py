@@ -1,0 +1,130 @@
+"""Alembic environment: async, targets SQLModel.metadata, never through a transaction pooler."""
+
+import asyncio
+import os
+from typing import Any, Literal
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from db.models import metadata
+from db.url import DatabaseUrlError, parse_database_url
+
+config = context.config
+
+# Schemas that Supabase manages. Autogenerate must neither create nor drop anything in them.
+MANAGED_SCHEMAS = frozenset(
+    {
+        "auth",
+        "storage",
+        "realtime",
+        "extensions",
+        "graphql",
+        "graphql_public",
+        "vault",
+        "supabase_functions",
+        "supabase_migrations",
+        "net",
+        "cron",
+        "pgbouncer",
+        "pgsodium",
+        "pgsodium_masks",
+        "_realtime",
+        "_analytics",
+        "information_schema",
+        "pg_catalog",
+    }
+)
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    schema = getattr(obj, "schema", None)
+    if type_ == "table" and schema in MANAGED_SCHEMAS:
+        return False
+    table = getattr(obj, "table", None)
+    return not (table is not None and getattr(table, "schema", None) in MANAGED_SCHEMAS)
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    if type_ == "schema":
+        return name not in MANAGED_SCHEMAS
+    return True
+
+
+def database_url() -> str:
+    url = (
+        config.attributes.get("database_url")
+        or os.environ.get("DATABASE_DIRECT_URL")
+        or os.environ.get("DATABASE_URL")
+    )
+    if not url:
+        raise SystemExit("Set DATABASE_URL (or DATABASE_DIRECT_URL) to run migrations.")
+    return str(url)
+
+
+def configure(**kwargs: Any) -> None:
+    context.configure(
+        target_metadata=metadata,
+        include_object=include_object,
+        include_name=include_name,
+        compare_type=True,
+        **kwargs,
+    )
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL instead of running it (used to export the Supabase CLI migrations)."""
+    url = config.attributes.get("database_url") or "postgresql://localhost/quire"
+    target = parse_database_url(str(url))
+    configure(url=target.url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def do_run_migrations(connection: Connection) -> None:
+    configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    pool_mode: Literal["session", "transaction"] | None = (
+        "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
+    )
+    if os.environ.get("DATABASE_DIRECT_URL") or config.attributes.get("database_url"):
+        pool_mode = None
+    target = parse_database_url(database_url(), pool_mode=pool_mode)
+    if target.is_transaction_pooler:
+        raise SystemExit(
+            "Refusing to migrate through a transaction pooler (port 6543): set "
+            "DATABASE_DIRECT_URL to the direct or session-pooler connection string (port 5432)."
+        )
+    engine = create_async_engine(
+        target.url, connect_args=target.connect_args, poolclass=pool.NullPool
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        do_run_migrations(connection)
+        return
+    try:
+        asyncio.run(run_async_migrations())
+    except DatabaseUrlError as error:
+        raise SystemExit(str(error)) from error
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,26 @@
+"""Every table, imported here so `SQLModel.metadata` is complete for Alembic."""
+
+from sqlmodel import SQLModel
+
+from db.models.auth import auth_users
+from db.models.post import Post, PostBase, search_document
+from db.models.tag import PostTag, Tag, TagBase
+from db.models.user import Role, User, UserBase, UserProfile, UserProfileBase
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Post",
+    "PostBase",
+    "PostTag",
+    "Role",
+    "Tag",
+    "TagBase",
+    "User",
+    "UserBase",
+    "UserProfile",
+    "UserProfileBase",
+    "auth_users",
+    "metadata",
+    "search_document",
+]

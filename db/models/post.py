@@ -1,0 +1,65 @@
+"""Posts, their authors and tags."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Text, Uuid, func, literal_column, text
+from sqlmodel import Field, Relationship, SQLModel
+
+from db.models.base import (
+    EAGER_DEFAULTS,
+    created_at_column,
+    optional_timestamp,
+    updated_at_column,
+    uuid_pk,
+)
+from db.models.tag import PostTag, Tag
+from db.models.user import User
+
+
+def search_document(title: Any, content: Any) -> Any:
+    """The full-text document of a post; queries must use this exact expression to hit the index."""
+    document = title.op("||")(literal_column("' '")).op("||")(content)
+    return func.to_tsvector(literal_column("'english'::regconfig"), document)
+
+
+class PostBase(SQLModel):
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field(sa_type=Text)
+
+
+class Post(PostBase, table=True):
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        Index(
+            "ix_posts_published_at_published",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("is_published"),
+        ),
+        Index(
+            "ix_posts_search",
+            search_document(Column("title"), Column("content")),
+            postgresql_using="gin",
+        ),
+    )
+    __mapper_args__ = EAGER_DEFAULTS
+
+    id: uuid.UUID = uuid_pk()
+    author_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    slug: str = Field(max_length=200, unique=True)
+    is_published: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    published_at: datetime | None = optional_timestamp()
+    created_at: datetime | None = created_at_column()
+    updated_at: datetime | None = updated_at_column()
+
+    author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})
+    tags: list[Tag] = Relationship(
+        back_populates="posts",
+        link_model=PostTag,
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Tag.name"},
+    )

@@ -1,0 +1,41 @@
+"""Tags, shared between posts through the `post_tags` link table."""
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, ForeignKey, Index, Uuid, func
+from sqlmodel import Field, Relationship, SQLModel
+
+from db.models.base import uuid_pk
+
+if TYPE_CHECKING:
+    from db.models.post import Post
+
+
+class PostTag(SQLModel, table=True):
+    __tablename__ = "post_tags"
+
+    post_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+
+
+class TagBase(SQLModel):
+    name: str = Field(min_length=1, max_length=50)
+
+
+class Tag(TagBase, table=True):
+    __tablename__ = "tags"
+    __table_args__ = (Index("uq_tags_name_lower", func.lower(Column("name")), unique=True),)
+
+    id: uuid.UUID = uuid_pk()
+    slug: str = Field(max_length=50, unique=True)
+
+    posts: list["Post"] = Relationship(
+        back_populates="tags", link_model=PostTag, sa_relationship_kwargs={"lazy": "raise"}
+    )

@@ -1,0 +1,85 @@
+"""Users (one per Supabase Auth account) and their public profiles."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Uuid, func
+from sqlmodel import Field, Relationship, SQLModel
+
+from db.models.base import (
+    EAGER_DEFAULTS,
+    created_at_column,
+    optional_timestamp,
+    updated_at_column,
+    uuid_pk,
+)
+
+if TYPE_CHECKING:
+    from db.models.post import Post
+
+
+class Role(StrEnum):
+    USER = "user"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class UserBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role"),
+        Index("uq_users_email_lower", func.lower(Column("email")), unique=True),
+    )
+    __mapper_args__ = EAGER_DEFAULTS
+
+    id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    email: str = Field(max_length=255)
+    role: str = Field(
+        default=Role.USER,
+        max_length=20,
+        sa_column_kwargs={"server_default": Role.USER.value},
+    )
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
+    last_seen_at: datetime | None = optional_timestamp()
+    created_at: datetime | None = created_at_column()
+    updated_at: datetime | None = updated_at_column()
+
+    profile: "UserProfile" = Relationship(
+        back_populates="user", sa_relationship_kwargs={"lazy": "raise", "uselist": False}
+    )
+    posts: list["Post"] = Relationship(
+        back_populates="author",
+        sa_relationship_kwargs={"lazy": "raise", "passive_deletes": True},
+    )
+
+
+class UserProfileBase(SQLModel):
+    bio: str | None = Field(default=None, max_length=500)
+    avatar_url: str | None = Field(default=None, max_length=2048)
+
+
+class UserProfile(UserProfileBase, table=True):
+    __tablename__ = "user_profiles"
+    __mapper_args__ = EAGER_DEFAULTS
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    created_at: datetime | None = created_at_column()
+    updated_at: datetime | None = updated_at_column()
+
+    user: User = Relationship(back_populates="profile", sa_relationship_kwargs={"lazy": "raise"})
+
