@@ -11,10 +11,9 @@ import shutil
 import socket
 import subprocess  # nosec B404 - runs the bundled PostgreSQL binaries with fixed arguments
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import warnings
 
 with warnings.catch_warnings():
     # The package probes XDG_RUNTIME_DIR at import time for a feature Quire does not use.

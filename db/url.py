@@ -45,17 +45,14 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
     scheme, sep, rest = raw.strip().partition("://")
     if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
         raise DatabaseUrlError(
-            "DATABASE_URL must start with postgresql:// or postgres:// "
-            f"(got {scheme!r})"
+            f"DATABASE_URL must start with postgresql:// or postgres:// (got {scheme!r})"
         )
     user, password, hostpart = _split_userinfo(rest)
     location, _, query_string = hostpart.partition("?")
     host, port, database = _split_location(location)
     query = dict(parse_qsl(query_string, keep_blank_values=True))
 
-    mode: PoolMode = pool_mode or (
-        "transaction" if port == TRANSACTION_POOLER_PORT else "session"
-    )
+    mode: PoolMode = pool_mode or ("transaction" if port == TRANSACTION_POOLER_PORT else "session")
     connect_args = _connect_args(query, mode)
     url = URL.create(
         "postgresql+asyncpg",

@@ -40,6 +40,13 @@ class Post(PostBase, table=True):
             postgresql_where=text("is_published"),
         ),
         Index(
+            "ix_posts_author_id_published_at_published",
+            "author_id",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("is_published"),
+        ),
+        Index(
             "ix_posts_search",
             search_document(Column("title"), Column("content")),
             postgresql_using="gin",

@@ -39,9 +39,7 @@ class User(UserBase, table=True):
     __mapper_args__ = EAGER_DEFAULTS
 
     id: uuid.UUID = Field(
-        sa_column=Column(
-            Uuid, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(Uuid, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True)
     )
     email: str = Field(max_length=255)
     role: str = Field(
@@ -82,4 +80,3 @@ class UserProfile(UserProfileBase, table=True):
     updated_at: datetime | None = updated_at_column()
 
     user: User = Relationship(back_populates="profile", sa_relationship_kwargs={"lazy": "raise"})
-

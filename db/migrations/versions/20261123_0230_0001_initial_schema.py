@@ -120,6 +120,12 @@ def upgrade() -> None:
         postgresql_where=sa.text("is_published"),
     )
     op.create_index(
+        "ix_posts_author_id_published_at_published",
+        "posts",
+        ["author_id", sa.text("published_at DESC"), sa.text("id DESC")],
+        postgresql_where=sa.text("is_published"),
+    )
+    op.create_index(
         "ix_posts_search",
         "posts",
         [sa.text("to_tsvector('english'::regconfig, title || ' ' || content)")],

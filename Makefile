@@ -1,0 +1,74 @@
+# Quire — every command a developer needs. `make dev` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+CLI := $(PY) -m api.cli
+STAMP := $(VENV)/.synced
+
+.PHONY: help install dev serve db db-stop psql migrate downgrade revision check token admin \
+        lint format test test-pooler
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+# uv comes from PyPI into a private tool folder; it uses this machine's Python (3.11+).
+UV := .tools/bin/uv
+$(UV):
+	@python3 -m venv .tools >/dev/null
+	@.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) sync --frozen --quiet --python python3
+	@touch $@
+
+install: $(STAMP) ## create .venv with locked dependencies
+
+dev: install ## embedded PostgreSQL (unless DATABASE_URL) + migrations + API with reload
+	@$(CLI) dev
+
+serve: install ## production server: no reload, several workers, proxy headers
+	@$(CLI) serve
+
+db: install ## start only the local database and print its URL
+	@$(CLI) db
+
+db-stop: install ## stop the local database (data is kept in .data/postgres)
+	@$(CLI) db-stop
+
+psql: install ## open psql on the configured database
+	@$(CLI) psql
+
+migrate: install ## alembic upgrade head
+	@$(CLI) migrate
+
+downgrade: install ## alembic downgrade one revision (rev=… for another target)
+	@$(CLI) downgrade $(if $(rev),$(rev),-1)
+
+revision: install ## autogenerate a migration: make revision m="add things"
+	@test -n "$(m)" || { echo 'usage: make revision m="what changed"'; exit 2; }
+	@$(CLI) revision -m "$(m)"
+
+check: install ## alembic check: models and migrations agree
+	@$(CLI) check
+
+token: install ## print an access token: make token EMAIL=you@example.com
+	@test -n "$(EMAIL)" || { echo 'usage: make token EMAIL=you@example.com'; exit 2; }
+	@$(CLI) token "$(EMAIL)"
+
+admin: install ## make a user an admin: make admin EMAIL=you@example.com
+	@test -n "$(EMAIL)" || { echo 'usage: make admin EMAIL=you@example.com'; exit 2; }
+	@$(CLI) admin "$(EMAIL)"
+
+format: install ## ruff format + fix
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+lint: install ## ruff + mypy strict
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy .
+
+test: lint ## lint, then every test against a real PostgreSQL, with coverage
+	@$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/coverage report --fail-under=85

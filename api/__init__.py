@@ -1,0 +1,1 @@
+"""Quire's HTTP API: FastAPI app, settings, dependencies, schemas and routes."""

@@ -1,0 +1,262 @@
+"""Command line behind the Makefile: local database, migrations, serving, tokens.
+
+`python -m api.cli dev` starts the embedded PostgreSQL when DATABASE_URL is unset, migrates
+and serves with reload; the other commands are the Makefile's targets of the same names.
+"""
+
+import argparse
+import asyncio
+import os
+import subprocess  # nosec B404 - runs psql with arguments built here
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.auth import issue_token
+from api.settings import Settings, get_settings
+from db import migrate
+from db.embedded import BIN_DIR, EmbeddedPostgres
+from db.engine import create_engine, create_sessionmaker
+from db.models import Role
+from db.repositories import users
+from db.url import parse_database_url
+
+HOST = "127.0.0.1"
+PORT = 8000
+
+
+def embedded_server(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(
+        settings.database.embedded_dir.resolve(), settings.database.embedded_port
+    )
+
+
+def start_embedded(settings: Settings) -> str:
+    server = embedded_server(settings)
+    server.start()
+    server.create_database(settings.database.embedded_name)
+    return server.url(settings.database.embedded_name)
+
+
+def database_url(settings: Settings, *, for_migrations: bool = False) -> str:
+    """The configured database, or the embedded one (started if needed) when none is set."""
+    if for_migrations and settings.database.direct_url:
+        return settings.database.direct_url
+    return settings.database.url or start_embedded(settings)
+
+
+@contextmanager
+def local_database(settings: Settings) -> Iterator[str]:
+    """Yield the database URL; an embedded server started here is stopped on exit."""
+    if settings.database.url:
+        yield settings.database.url
+        return
+    server = embedded_server(settings)
+    was_running = server.is_running()
+    url = start_embedded(settings)
+    try:
+        yield url
+    finally:
+        if not was_running:
+            server.stop()
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
+    with local_database(settings) as url:
+        migrate.upgrade(settings.database.direct_url or url)
+        os.environ["DATABASE_URL"] = url
+        print(f"Quire on http://{HOST}:{args.port} (docs at /docs), database {_redacted(url)}")
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=HOST,
+            port=args.port,
+            reload=True,
+            reload_dirs=["api", "db"],
+        )
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    url = database_url(settings)
+    os.environ["DATABASE_URL"] = url
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=args.access_log,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning" if not args.access_log else "info",
+    )
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.database.url:
+        print(_redacted(settings.database.url))
+        return
+    print(start_embedded(settings))
+
+
+def cmd_db_stop(settings: Settings, args: argparse.Namespace) -> None:
+    embedded_server(settings).stop()
+    print("embedded PostgreSQL stopped (data kept)")
+
+
+def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
+    target = parse_database_url(database_url(settings))
+    env = {**os.environ, "PGPASSWORD": target.url.password or ""}
+    command = [
+        str(BIN_DIR / "psql"),
+        "-h", str(target.url.host), "-p", str(target.url.port),
+        "-U", str(target.url.username), "-d", str(target.url.database),
+    ]  # fmt: skip
+    raise SystemExit(subprocess.call(command, env=env))  # nosec B603
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.upgrade(database_url(settings, for_migrations=True), args.revision)
+
+
+def cmd_downgrade(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.downgrade(database_url(settings, for_migrations=True), args.revision)
+
+
+def cmd_revision(settings: Settings, args: argparse.Namespace) -> None:
+    from alembic import command
+
+    url = database_url(settings, for_migrations=True)
+    migrate.upgrade(url)
+    command.revision(migrate.alembic_config(url), message=args.message, autogenerate=True)
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.check(database_url(settings, for_migrations=True))
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
+    url = database_url(settings)
+    account_id = asyncio.run(_with_engine(url, lambda engine: _ensure_account(engine, args.email)))
+    secret = settings.supabase.jwt_secret.get_secret_value()
+    print(issue_token(account_id, args.email, secret=secret, expires_in=args.hours * 3600))
+
+
+def cmd_admin(settings: Settings, args: argparse.Namespace) -> None:
+    url = database_url(settings)
+    asyncio.run(_with_engine(url, lambda engine: _make_admin(engine, args.email)))
+    print(f"{args.email} is now an admin")
+
+
+async def _with_engine(url: str, work: Callable[[AsyncEngine], "asyncio.Future[object]"]) -> object:
+    engine = create_engine(url, use_pool=False)
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _is_supabase(engine: AsyncEngine) -> bool:
+    """Supabase Auth's users table has columns our local stand-in lacks."""
+    query = text(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' "
+        "AND table_name = 'users' AND column_name = 'instance_id')"
+    )
+    async with engine.connect() as connection:
+        return bool((await connection.execute(query)).scalar())
+
+
+async def _ensure_account(engine: AsyncEngine, email: str) -> object:
+    async with engine.begin() as connection:
+        found = await connection.execute(
+            text("SELECT id FROM auth.users WHERE lower(email) = lower(:email)"), {"email": email}
+        )
+        account_id = found.scalar()
+        if account_id is not None:
+            return account_id
+    if await _is_supabase(engine):
+        raise SystemExit(
+            f"{email} has no Supabase Auth account: sign it up through Supabase Auth first "
+            "(this command only registers accounts in the local stand-in)."
+        )
+    async with engine.begin() as connection:
+        created = await connection.execute(
+            text(
+                "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), :email) RETURNING id"
+            ),
+            {"email": email},
+        )
+        return created.scalar_one()
+
+
+async def _make_admin(engine: AsyncEngine, email: str) -> object:
+    account_id = await _ensure_account(engine, email)
+    async with create_sessionmaker(engine)() as session:
+        user = await users.sign_in(session, account_id, email)  # type: ignore[arg-type]
+        if user is None:
+            raise SystemExit(f"no account for {email}")
+        await users.update_access(session, user, role=Role.ADMIN, is_active=True)
+        await session.commit()
+    return account_id
+
+
+def _redacted(url: str) -> str:
+    return parse_database_url(url).redacted()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="quire", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="local database + migrations + API with reload")
+    dev.add_argument("--port", type=int, default=PORT)
+    dev.set_defaults(run=cmd_dev)
+    serve = commands.add_parser("serve", help="production server: no reload, several workers")
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104 - a server binds every interface by design
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", PORT)))
+    serve.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    )
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+    for name, run in (
+        ("db", cmd_db),
+        ("db-stop", cmd_db_stop),
+        ("psql", cmd_psql),
+        ("check", cmd_check),
+    ):
+        commands.add_parser(name).set_defaults(run=run)
+    up = commands.add_parser("migrate", help="alembic upgrade")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=cmd_migrate)
+    down = commands.add_parser("downgrade", help="alembic downgrade")
+    down.add_argument("revision", nargs="?", default="-1")
+    down.set_defaults(run=cmd_downgrade)
+    revision = commands.add_parser("revision", help="autogenerate a migration")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(run=cmd_revision)
+    token = commands.add_parser("token", help="print an access token for an email")
+    token.add_argument("email")
+    token.add_argument("--hours", type=int, default=24)
+    token.set_defaults(run=cmd_token)
+    admin = commands.add_parser("admin", help="make the user with this email an admin")
+    admin.add_argument("email")
+    admin.set_defaults(run=cmd_admin)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.run(get_settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Dependencies: the request's session, the caller, and lookups that repeat across routes."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.auth import TokenClaims, TokenVerifier
+from api.errors import Forbidden, NotFound, Unauthorized
+from api.pagination import CursorCodec
+from db.models import Post, Role, User
+from db.repositories import posts, users
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request, committed when the route succeeds."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+        await session.commit()
+
+
+# `scope="function"` commits before the response is sent, so a 2xx means the data is stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+def get_cursors(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursors
+    return codec
+
+
+Cursors = Annotated[CursorCodec, Depends(get_cursors)]
+
+
+async def get_claims(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+) -> TokenClaims | None:
+    if credentials is None:
+        return None
+    return await verifier.verify(credentials.credentials)
+
+
+async def get_optional_user(
+    session: SessionDep, claims: Annotated[TokenClaims | None, Depends(get_claims)]
+) -> User | None:
+    """The caller if a token was sent (a bad token is still refused), else None."""
+    if claims is None:
+        return None
+    if claims.email is None:
+        raise Unauthorized("The access token carries no email address.")
+    user = await users.sign_in(session, claims.sub, claims.email)
+    if user is None:
+        raise Unauthorized("The account behind this token no longer exists.")
+    if not user.is_active:
+        raise Forbidden("This account has been deactivated.")
+    return user
+
+
+async def get_current_user(
+    user: Annotated[User | None, Depends(get_optional_user)],
+) -> User:
+    if user is None:
+        raise Unauthorized("Sign in: this needs an access token.")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin(user: CurrentUser) -> User:
+    if user.role != Role.ADMIN:
+        raise Forbidden("Only administrators may do this.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def can_manage(user: User | None, post: Post) -> bool:
+    return user is not None and (user.id == post.author_id or user.role == Role.ADMIN)
+
+
+async def get_visible_post(slug: str, session: SessionDep, user: OptionalUser) -> Post:
+    """The post by slug if the caller may see it: published, theirs, or they are an admin."""
+    post = await posts.by_slug(session, slug)
+    if post is None or not (post.is_published or can_manage(user, post)):
+        raise NotFound(f"No post with slug {slug!r}.")
+    return post
+
+
+VisiblePost = Annotated[Post, Depends(get_visible_post)]
+
+
+async def get_managed_post(user: CurrentUser, post: VisiblePost) -> Post:
+    """The post by slug if the caller is its author or an admin (403 for others who see it)."""
+    if not can_manage(user, post):
+        raise Forbidden("Only the author or an administrator may change this post.")
+    return post
+
+
+ManagedPost = Annotated[Post, Depends(get_managed_post)]

@@ -1,0 +1,70 @@
+"""The FastAPI application: create_app() wires settings, lifespan, middleware and routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.auth import TokenVerifier
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.pagination import CursorCodec
+from api.routes import admin, discovery, health, posts, users
+from api.settings import Settings, get_settings
+from db.engine import create_engine, create_sessionmaker
+
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the engine when the app starts and dispose of it when it stops."""
+    settings: Settings = app.state.settings
+    if not settings.database.url:
+        raise RuntimeError("DATABASE_URL is not set (`make dev` starts a local database for you)")
+    engine = create_engine(
+        settings.database.url,
+        pool_mode=settings.database.pool_mode,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+    )
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Quire",
+        version="1.0.0",
+        summary="A publishing API: users, profiles, posts and tags.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(
+        secret=settings.supabase.jwt_secret.get_secret_value(),
+        issuer=settings.supabase.auth_issuer,
+        jwks_url=settings.supabase.jwks_url,
+        jwks_cache_seconds=settings.supabase.jwks_cache_seconds,
+    )
+    app.state.cursors = CursorCodec(settings.supabase.jwt_secret.get_secret_value())
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in (users.router, posts.router, discovery.router, admin.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.app.max_body_bytes)
+    if settings.app.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.app.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    return app

@@ -1,0 +1,59 @@
+"""Administration of users: search, role and status changes, bulk deactivation."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AdminUser, Cursors, SessionDep
+from api.errors import Conflict, NotFound, problem_responses
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
+from db.repositories import users
+from db.repositories.users import UserFilter
+
+router = APIRouter(prefix="/admin/users", tags=["admin"])
+
+ADMIN_USERS = "admin-users"
+ADMIN_ERRORS = problem_responses(401, 403)
+
+
+@router.get("", responses=ADMIN_ERRORS)
+async def search_users(
+    admin: AdminUser,
+    session: SessionDep,
+    cursors: Cursors,
+    q: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    is_active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> UsersPage:
+    """Users matching `q` (email or name, any case), newest first."""
+    after = cursors.decode(cursor, ADMIN_USERS)
+    page = await users.search(session, UserFilter(query=q, is_active=is_active), limit, after)
+    return UsersPage(
+        items=[UserMe.model_validate(user, from_attributes=True) for user in page.items],
+        next_cursor=cursors.encode(page.next, ADMIN_USERS),
+    )
+
+
+@router.patch("/{user_id}", responses=problem_responses(401, 403, 404, 409))
+async def update_user_access(
+    user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
+) -> UserMe:
+    """Change a user's role or active status (not your own: that could lock everyone out)."""
+    if user_id == admin.id:
+        raise Conflict("Administrators cannot change their own role or status.")
+    user = await users.get(session, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    updated = await users.update_access(session, user, role=body.role, is_active=body.is_active)
+    return UserMe.model_validate(updated, from_attributes=True)
+
+
+@router.post("/deactivate-inactive", responses=ADMIN_ERRORS)
+async def deactivate_inactive_users(
+    body: InactivityRule, admin: AdminUser, session: SessionDep
+) -> Deactivated:
+    """Deactivate, in one update, every active user not seen for `days` days."""
+    return Deactivated(deactivated=await users.deactivate_inactive(session, body.days))

@@ -1,0 +1,40 @@
+"""Liveness with a database check, for load balancers and `make dev`."""
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+router = APIRouter(tags=["health"])
+
+DATABASE_CHECK_SECONDS = 3.0
+
+
+class Health(SQLModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+
+
+async def _database_answers(request: Request) -> bool:
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS):
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database cannot be reached"}},
+)
+async def health(request: Request) -> JSONResponse:
+    """Report whether the API and its database answer."""
+    if await _database_answers(request):
+        return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "degraded", "database": "unavailable"}, status_code=503)

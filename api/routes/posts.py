@@ -1,0 +1,80 @@
+"""Posts: create, list and search published ones, read, edit and delete."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
+from api.errors import problem_responses
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
+from db.repositories import posts, tags
+from db.repositories.posts import NewPost, PostFilter
+
+router = APIRouter(prefix="/posts", tags=["posts"])
+
+PUBLISHED = "published"
+
+
+def _public(post: object) -> PostPublic:
+    return PostPublic.model_validate(post, from_attributes=True)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 413),
+)
+async def create_post(
+    body: PostCreate, user: CurrentUser, session: SessionDep, response: Response
+) -> PostPublic:
+    """Write a post (a draft unless `published`), tagging it by tag names."""
+    new = NewPost(
+        author_id=user.id, title=body.title, content=body.content, published=body.published
+    )
+    post = await posts.create(session, new)
+    post = await posts.link_tags(session, post.id, await tags.find_or_create(session, body.tags))
+    response.headers["Location"] = f"/api/v1/posts/{post.slug}"
+    return _public(post)
+
+
+@router.get("", responses=problem_responses(401, 403))
+async def list_posts(
+    session: SessionDep,
+    cursors: Cursors,
+    tag: Annotated[list[str], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
+    author: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PostsPage:
+    """Published posts, newest first: filter by tags (all of them), author, or a search."""
+    filters = PostFilter(tags=tag, author_id=author, query=q)
+    page = await posts.published(session, filters, limit, cursors.decode(cursor, PUBLISHED))
+    return PostsPage(
+        items=[_public(post) for post in page.items],
+        next_cursor=cursors.encode(page.next, PUBLISHED),
+    )
+
+
+@router.get("/{slug}", responses=problem_responses(401, 403, 404))
+async def read_post(post: VisiblePost) -> PostPublic:
+    """A post by slug: published, or a draft its author or an admin asks for."""
+    return _public(post)
+
+
+@router.patch("/{slug}", responses=problem_responses(401, 403, 404, 409, 413))
+async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> PostPublic:
+    """Change a post; `tags` replaces the set, and the slug never changes."""
+    changes = body.model_dump(exclude_unset=True, exclude={"tags"})
+    new_tags = None if body.tags is None else await tags.find_or_create(session, body.tags)
+    return _public(await posts.update(session, post, changes, new_tags))
+
+
+@router.delete(
+    "/{slug}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 403, 404)
+)
+async def delete_post(post: ManagedPost, session: SessionDep) -> None:
+    """Delete a post; its tags stay."""
+    await posts.delete_post(session, post)

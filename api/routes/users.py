@@ -1,0 +1,66 @@
+"""The signed-in user, their profile and posts, and public user pages."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, Cursors, SessionDep
+from api.errors import NotFound, problem_responses
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.schemas.posts import PostPublic, PostsPage
+from api.schemas.users import ProfilePublic, ProfileUpdate, UserMe, UserPublic, UserUpdate
+from db.repositories import posts, users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+MY_POSTS = "my-posts"
+
+
+@router.get("/me", responses=problem_responses(401, 403, 409))
+async def read_me(user: CurrentUser) -> UserMe:
+    """The signed-in user, with their profile."""
+    return UserMe.model_validate(user, from_attributes=True)
+
+
+@router.patch("/me", responses=problem_responses(401, 403, 409))
+async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserMe:
+    """Change the signed-in user's display name."""
+    updated = await users.update_name(session, user, body.name)
+    return UserMe.model_validate(updated, from_attributes=True)
+
+
+@router.put("/me/profile", responses=problem_responses(401, 403, 409))
+async def upsert_my_profile(
+    body: ProfileUpdate, user: CurrentUser, session: SessionDep
+) -> ProfilePublic:
+    """Create or update the signed-in user's profile; omitted fields keep their value."""
+    profile = await users.upsert_profile(session, user.id, body.model_dump(exclude_unset=True))
+    return ProfilePublic.model_validate(profile, from_attributes=True)
+
+
+@router.get("/me/posts", responses=problem_responses(401, 403, 409))
+async def list_my_posts(
+    user: CurrentUser,
+    session: SessionDep,
+    cursors: Cursors,
+    published: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PostsPage:
+    """The signed-in user's posts, drafts included, newest first."""
+    after = cursors.decode(cursor, MY_POSTS)
+    page = await posts.by_author(session, user.id, published, limit, after)
+    return PostsPage(
+        items=[PostPublic.model_validate(post, from_attributes=True) for post in page.items],
+        next_cursor=cursors.encode(page.next, MY_POSTS),
+    )
+
+
+@router.get("/{user_id}", responses=problem_responses(404))
+async def read_user(user_id: uuid.UUID, session: SessionDep) -> UserPublic:
+    """A user's public page: name and profile, never the email."""
+    user = await users.get(session, user_id)
+    if user is None or not user.is_active:
+        raise NotFound(f"No user with id {user_id}.")
+    return UserPublic.model_validate(user, from_attributes=True)

@@ -1,0 +1,79 @@
+"""Posts and tags as the API shows and accepts them."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
+from sqlmodel import SQLModel
+
+from api.schemas.common import Content, TagName, Title
+from api.schemas.users import AuthorPublic
+from db.models import PostBase, TagBase
+
+MAX_TAGS = 10
+
+
+def fold_tags(names: list[str]) -> list[str]:
+    """Drop case-insensitive duplicates, keeping the first spelling."""
+    first_spelling: dict[str, str] = {}
+    for name in names:
+        first_spelling.setdefault(name.lower(), name)
+    return list(first_spelling.values())
+
+
+class TagPublic(TagBase):
+    slug: str
+
+
+class TagStats(TagPublic):
+    post_count: int
+
+
+class PostCreate(PostBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: Title
+    content: Content
+    tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
+    published: bool = False
+
+    _fold_tags = field_validator("tags")(fold_tags)
+
+
+class PostUpdate(SQLModel):
+    """Any subset of a post's fields; `tags` replaces the whole set."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: Title | None = None
+    content: Content | None = None
+    tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
+    published: bool | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _fold(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else fold_tags(names)
+
+    @field_validator("title", "content", "published")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class PostPublic(PostBase):
+    id: uuid.UUID
+    slug: str
+    published: bool = Field(validation_alias=AliasChoices("published", "is_published"))
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    author: AuthorPublic
+    tags: list[TagPublic]
+
+
+class PostsPage(SQLModel):
+    items: list[PostPublic]
+    next_cursor: str | None

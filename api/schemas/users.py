@@ -1,0 +1,76 @@
+"""Users and profiles as the API shows and accepts them."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+from sqlmodel import SQLModel
+
+from api.schemas.common import AvatarUrl, Bio, Name
+from db.models import Role, UserBase, UserProfileBase
+
+
+class ProfilePublic(UserProfileBase):
+    pass
+
+
+class ProfileUpdate(UserProfileBase):
+    """Fields left out keep their value; an explicit null clears one."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    bio: Bio | None = None
+    avatar_url: AvatarUrl | None = None
+
+
+class UserPublic(UserBase):
+    """What anyone may see of a user: never the email."""
+
+    id: uuid.UUID
+    profile: ProfilePublic | None = None
+
+
+class UserMe(UserPublic):
+    """The signed-in user's own view (and an admin's view of any user)."""
+
+    email: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserUpdate(UserBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Name
+
+
+class UsersPage(SQLModel):
+    items: list[UserMe]
+    next_cursor: str | None
+
+
+class AuthorPublic(UserBase):
+    id: uuid.UUID
+
+
+class AuthorStats(AuthorPublic):
+    post_count: int
+
+
+class AccessUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class InactivityRule(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    days: int = Field(ge=1, le=36_500)
+
+
+class Deactivated(SQLModel):
+    deactivated: int

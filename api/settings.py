@@ -1,0 +1,83 @@
+"""Configuration, one small class per concern, read from the environment and `.env`."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_JWT_SECRET = "quire-local-development-secret-not-for-production"  # noqa: S105
+ENV_FILE = ".env"
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=ENV_FILE, extra="ignore", env_ignore_empty=True
+    )
+
+
+class AppSettings(BaseSettings):
+    model_config = _config("QUIRE_")
+
+    environment: Literal["local", "test", "production"] = "local"
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 1024 * 1024
+    media_dir: Path = Path(".data/media")
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _config("DATABASE_")
+
+    url: str | None = None
+    direct_url: str | None = None
+    pool_mode: Literal["session", "transaction"] | None = None
+    pool_size: int = 10
+    max_overflow: int = 10
+    embedded_dir: Path = Path(".data/postgres")
+    embedded_port: int = 54322
+    embedded_name: str = "quire"
+
+
+class SupabaseSettings(BaseSettings):
+    model_config = _config("SUPABASE_")
+
+    url: str | None = None
+    jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
+    service_role_key: SecretStr | None = None
+    avatars_bucket: str = "avatars"
+    jwks_cache_seconds: int = 600
+
+    @property
+    def auth_issuer(self) -> str | None:
+        return f"{self.url.rstrip('/')}/auth/v1" if self.url else None
+
+    @property
+    def jwks_url(self) -> str | None:
+        return f"{self.auth_issuer}/.well-known/jwks.json" if self.auth_issuer else None
+
+
+class Settings(BaseSettings):
+    """Everything the app reads, checked once at start-up."""
+
+    model_config = _config("")
+
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
+
+    @model_validator(mode="after")
+    def refuse_placeholder_secrets(self) -> "Settings":
+        secret = self.supabase.jwt_secret.get_secret_value()
+        if self.app.environment == "production" and secret == LOCAL_JWT_SECRET:
+            raise ValueError(
+                "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
+                "JWT secret (or SUPABASE_URL for JWKS) before running in production"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Statements per aggregate: lookups, keyset pages and upserts. They flush, never commit."""

@@ -1,0 +1,82 @@
+"""Tags: found or created by name in one upsert, and counted over published posts."""
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slugify import slugify
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Post, PostTag, Tag
+
+SLUG_MAX = 50
+MAX_SLUG_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class TagCount:
+    name: str
+    slug: str
+    post_count: int
+
+
+def tag_slug(name: str, suffix: str = "") -> str:
+    base = slugify(name, max_length=SLUG_MAX - len(suffix), word_boundary=False) or "tag"
+    return f"{base}{suffix}"
+
+
+async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
+    """Tags for `names` (already trimmed and folded), creating the unknown ones.
+
+    `ON CONFLICT DO NOTHING` makes concurrent requests naming the same new tag share one row:
+    the loser waits for the winner's commit, inserts nothing, and the SELECT then sees it.
+    A different name with the same slug ("C++" after "C") gets a suffixed slug.
+    """
+    wanted = {name.lower(): name for name in names}
+    found: dict[str, Tag] = {}
+    for attempt in range(MAX_SLUG_ATTEMPTS):
+        missing = [name for key, name in wanted.items() if key not in found]
+        if not missing:
+            break
+        suffix = "" if attempt == 0 else f"-{secrets.token_hex(2)}"
+        rows = [{"name": name, "slug": tag_slug(name, suffix)} for name in missing]
+        await session.exec(insert(Tag).values(rows).on_conflict_do_nothing())  # type: ignore[call-overload]
+        found |= {tag.name.lower(): tag for tag in await _by_lower_name(session, missing)}
+    return [found[key] for key in wanted if key in found]
+
+
+async def _by_lower_name(session: AsyncSession, names: Sequence[str]) -> Sequence[Tag]:
+    lowered = [name.lower() for name in names]
+    statement = select(Tag).where(func.lower(Tag.name).in_(lowered))
+    return (await session.exec(statement)).all()  # type: ignore[call-overload,no-any-return]
+
+
+async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
+    """Make `tags` the post's whole tag set."""
+    keep = [tag.id for tag in tags]
+    await session.exec(  # type: ignore[call-overload]
+        delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag_id).not_in(keep))
+    )
+    if keep:
+        links = [{"post_id": post_id, "tag_id": tag_id} for tag_id in keep]
+        await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())  # type: ignore[call-overload]
+
+
+async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
+    """Tags of published posts with their counts, most used first, then by name."""
+    post_count = func.count().label("post_count")
+    statement = (
+        select(Tag.name, Tag.slug, post_count)
+        .join(PostTag, col(PostTag.tag_id) == Tag.id)
+        .join(Post, col(Post.id) == PostTag.post_id)
+        .where(col(Post.is_published))
+        .group_by(col(Tag.id))
+        .order_by(post_count.desc(), Tag.name)
+        .limit(limit)
+    )
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    return [TagCount(name=row.name, slug=row.slug, post_count=row.post_count) for row in rows]
