@@ -8,8 +8,8 @@ import argparse
 import asyncio
 import os
 import subprocess  # nosec B404 - runs psql with arguments built here
-import sys
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -118,7 +118,7 @@ def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
         "-h", str(target.url.host), "-p", str(target.url.port),
         "-U", str(target.url.username), "-d", str(target.url.database),
     ]  # fmt: skip
-    raise SystemExit(subprocess.call(command, env=env))  # nosec B603
+    raise SystemExit(subprocess.call(command, env=env))  # noqa: S603  # nosec B603
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -142,22 +142,22 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
-    url = database_url(settings)
-    account_id = asyncio.run(_with_engine(url, lambda engine: _ensure_account(engine, args.email)))
+    account_id = asyncio.run(_with_engine(database_url(settings), _ensure_account, args.email))
     secret = settings.supabase.jwt_secret.get_secret_value()
     print(issue_token(account_id, args.email, secret=secret, expires_in=args.hours * 3600))
 
 
 def cmd_admin(settings: Settings, args: argparse.Namespace) -> None:
-    url = database_url(settings)
-    asyncio.run(_with_engine(url, lambda engine: _make_admin(engine, args.email)))
+    asyncio.run(_with_engine(database_url(settings), _make_admin, args.email))
     print(f"{args.email} is now an admin")
 
 
-async def _with_engine(url: str, work: Callable[[AsyncEngine], "asyncio.Future[object]"]) -> object:
+async def _with_engine(
+    url: str, work: Callable[[AsyncEngine, str], Awaitable[uuid.UUID]], email: str
+) -> uuid.UUID:
     engine = create_engine(url, use_pool=False)
     try:
-        return await work(engine)
+        return await work(engine, email)
     finally:
         await engine.dispose()
 
@@ -172,33 +172,29 @@ async def _is_supabase(engine: AsyncEngine) -> bool:
         return bool((await connection.execute(query)).scalar())
 
 
-async def _ensure_account(engine: AsyncEngine, email: str) -> object:
+async def _ensure_account(engine: AsyncEngine, email: str) -> uuid.UUID:
+    """The auth.users id for `email`, registering it in the local stand-in when needed."""
+    find = text("SELECT id FROM auth.users WHERE lower(email) = lower(:email)")
     async with engine.begin() as connection:
-        found = await connection.execute(
-            text("SELECT id FROM auth.users WHERE lower(email) = lower(:email)"), {"email": email}
-        )
-        account_id = found.scalar()
-        if account_id is not None:
-            return account_id
+        account_id = (await connection.execute(find, {"email": email})).scalar()
+    if account_id is not None:
+        return uuid.UUID(str(account_id))
     if await _is_supabase(engine):
         raise SystemExit(
             f"{email} has no Supabase Auth account: sign it up through Supabase Auth first "
             "(this command only registers accounts in the local stand-in)."
         )
+    register = text(
+        "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), :email) RETURNING id"
+    )
     async with engine.begin() as connection:
-        created = await connection.execute(
-            text(
-                "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), :email) RETURNING id"
-            ),
-            {"email": email},
-        )
-        return created.scalar_one()
+        return uuid.UUID(str((await connection.execute(register, {"email": email})).scalar_one()))
 
 
-async def _make_admin(engine: AsyncEngine, email: str) -> object:
+async def _make_admin(engine: AsyncEngine, email: str) -> uuid.UUID:
     account_id = await _ensure_account(engine, email)
     async with create_sessionmaker(engine)() as session:
-        user = await users.sign_in(session, account_id, email)  # type: ignore[arg-type]
+        user = await users.sign_in(session, account_id, email)
         if user is None:
             raise SystemExit(f"no account for {email}")
         await users.update_access(session, user, role=Role.ADMIN, is_active=True)
@@ -259,4 +255,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

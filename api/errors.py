@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,7 +54,7 @@ class DomainError(Exception):
 
 class Unauthorized(DomainError):
     status = HTTPStatus.UNAUTHORIZED
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: Mapping[str, str] | None = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(DomainError):

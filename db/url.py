@@ -9,7 +9,7 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from sqlalchemy.engine import URL
 
@@ -18,6 +18,12 @@ PoolMode = Literal["session", "transaction"]
 SUPPORTED_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 TRANSACTION_POOLER_PORT = 6543
 DEFAULT_PORT = 5432
+DEFAULT_CONNECT_TIMEOUT = 5.0
+PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# libpq's `sslrootcert=system`: the operating system's trusted CAs, verified in full.
+SYSTEM_ROOTCERT = "system"
+SUPPORTED_PARAMETERS = {"sslmode", "sslrootcert", "connect_timeout", "application_name", "options"}
 # Query parameters that other clients put in Supabase URLs and asyncpg would reject.
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
 
@@ -28,6 +34,8 @@ class DatabaseUrlError(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseTarget:
+    """Where to connect (an asyncpg URL), how (asyncpg connect arguments) and through what."""
+
     url: URL
     connect_args: dict[str, Any] = field(default_factory=dict)
     pool_mode: PoolMode = "session"
@@ -41,19 +49,16 @@ class DatabaseTarget:
 
 
 def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> DatabaseTarget:
-    """Parse a pasted connection string into an asyncpg URL, connect arguments and pool mode."""
-    scheme, sep, rest = raw.strip().partition("://")
-    if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
-        raise DatabaseUrlError(
-            f"DATABASE_URL must start with postgresql:// or postgres:// (got {scheme!r})"
-        )
+    """Parse a pasted connection string into an asyncpg URL, connect arguments and pool mode.
+
+    The pool mode is `transaction` for port 6543 (Supabase's transaction pooler) unless
+    `pool_mode` says otherwise.
+    """
+    rest = _strip_scheme(raw)
     user, password, hostpart = _split_userinfo(rest)
     location, _, query_string = hostpart.partition("?")
     host, port, database = _split_location(location)
-    query = dict(parse_qsl(query_string, keep_blank_values=True))
-
     mode: PoolMode = pool_mode or ("transaction" if port == TRANSACTION_POOLER_PORT else "session")
-    connect_args = _connect_args(query, mode)
     url = URL.create(
         "postgresql+asyncpg",
         username=user or None,
@@ -62,7 +67,18 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
         port=port,
         database=database or None,
     )
+    connect_args = _connect_args(_parse_query(query_string), mode)
     return DatabaseTarget(url=url, connect_args=connect_args, pool_mode=mode)
+
+
+def _strip_scheme(raw: str) -> str:
+    scheme, sep, rest = raw.strip().partition("://")
+    if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
+        shown = scheme if sep else raw.strip()[:20]
+        raise DatabaseUrlError(
+            f"DATABASE_URL must start with postgresql:// or postgres:// (got {shown!r})"
+        )
+    return rest
 
 
 def _split_userinfo(rest: str) -> tuple[str, str | None, str]:
@@ -72,76 +88,148 @@ def _split_userinfo(rest: str) -> tuple[str, str | None, str]:
     if not at:
         return "", None, rest
     user, colon, password = userinfo.partition(":")
+    if password == PASSWORD_PLACEHOLDER:
+        raise DatabaseUrlError(
+            f"DATABASE_URL still holds the placeholder {PASSWORD_PLACEHOLDER}: "
+            "replace it with the database password"
+        )
+    # A raw '%' not followed by two hex digits is kept as is, so both pasted and
+    # percent-encoded passwords work.
     return unquote(user), (unquote(password) if colon else None), hostpart
 
 
 def _split_location(location: str) -> tuple[str, int, str]:
     netloc, _, database = location.partition("/")
-    host, port_text = netloc, ""
+    if "," in netloc:
+        raise DatabaseUrlError("DATABASE_URL names several hosts; give exactly one")
+    host, port_text = _split_netloc(netloc)
+    return unquote(host), _port(port_text), unquote(database)
+
+
+def _split_netloc(netloc: str) -> tuple[str, str]:
     if netloc.startswith("["):
         end = netloc.find("]")
-        host, port_text = netloc[1:end], netloc[end + 2 :]
-    elif ":" in netloc:
-        host, _, port_text = netloc.rpartition(":")
-    try:
-        port = int(port_text) if port_text else DEFAULT_PORT
-    except ValueError as error:
-        raise DatabaseUrlError(f"DATABASE_URL has an invalid port: {port_text!r}") from error
-    return unquote(host), port, unquote(database)
+        if end < 0 or netloc[end + 1 :] not in {""} and not netloc[end + 1 :].startswith(":"):
+            raise DatabaseUrlError(f"DATABASE_URL has an invalid IPv6 host: {netloc!r}")
+        return netloc[1:end], netloc[end + 2 :]
+    host, _, port_text = netloc.partition(":")
+    return host, port_text
+
+
+def _port(text: str) -> int:
+    if not text:
+        return DEFAULT_PORT
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise DatabaseUrlError(f"DATABASE_URL has an invalid port: {text!r}")
+    return int(text)
+
+
+def _parse_query(query_string: str) -> dict[str, str]:
+    # libpq percent-decodes parameter values but, unlike HTML forms, keeps '+' as is.
+    query = {}
+    for pair in filter(None, query_string.split("&")):
+        key, _, value = pair.partition("=")
+        query[unquote(key)] = unquote(value)
+    return query
 
 
 def _connect_args(query: dict[str, str], mode: PoolMode) -> dict[str, Any]:
-    args: dict[str, Any] = {"timeout": float(query.pop("connect_timeout", "5") or 5)}
-    sslmode = query.pop("sslmode", None)
-    rootcert = query.pop("sslrootcert", None)
+    unsupported = set(query) - SUPPORTED_PARAMETERS - IGNORED_PARAMETERS
+    if unsupported:
+        raise DatabaseUrlError(
+            f"DATABASE_URL has unsupported parameters: {', '.join(sorted(unsupported))} "
+            f"(supported: {', '.join(sorted(SUPPORTED_PARAMETERS))})"
+        )
+    args: dict[str, Any] = {"timeout": _timeout(query.get("connect_timeout"))}
+    sslmode, rootcert = query.get("sslmode"), query.get("sslrootcert")
     if sslmode is not None or rootcert is not None:
+        # A root certificate on its own asks for a verified server, as libpq does.
         args["ssl"] = ssl_for(sslmode or "verify-full", rootcert)
-    server_settings = {}
-    if name := query.pop("application_name", None):
-        server_settings["application_name"] = name
-    if options := query.pop("options", None):
-        server_settings.update(_parse_options(options))
-    if server_settings:
+    if server_settings := _server_settings(query):
         args["server_settings"] = server_settings
-    for key in IGNORED_PARAMETERS:
-        query.pop(key, None)
-    if query:
-        raise DatabaseUrlError(f"DATABASE_URL has unsupported parameters: {sorted(query)}")
     if mode == "transaction":
-        # A transaction pooler hands each transaction to any server connection: a prepared
-        # statement cached or named on one connection is missing (or someone else's) on the next.
-        args["statement_cache_size"] = 0
-        args["prepared_statement_cache_size"] = 0
-        args["prepared_statement_name_func"] = _unique_statement_name
+        args.update(transaction_pooler_args())
     return args
 
 
-def _unique_statement_name() -> str:
+def transaction_pooler_args() -> dict[str, Any]:
+    """Connect arguments that keep prepared statements from leaking between pooled clients."""
+    # A transaction pooler hands each transaction to any server connection: a prepared
+    # statement cached or named on one connection is missing (or someone else's) on the next.
+    # `statement_cache_size` is asyncpg's; the other two are SQLAlchemy's asyncpg dialect's.
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": unique_statement_name,
+    }
+
+
+def unique_statement_name() -> str:
+    """A prepared statement name no other client of the pooler will ever use."""
     return f"__quire_{uuid.uuid4().hex}__"
 
 
+def _timeout(text: str | None) -> float:
+    if not text:
+        return DEFAULT_CONNECT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError as error:
+        raise DatabaseUrlError(f"DATABASE_URL has an invalid connect_timeout: {text!r}") from error
+    # libpq treats zero (or less) as "wait forever"; asyncpg wants a number of seconds.
+    return seconds if seconds > 0 else float("inf")
+
+
+def _server_settings(query: dict[str, str]) -> dict[str, str]:
+    settings = _parse_options(query.get("options", ""))
+    if name := query.get("application_name"):
+        settings["application_name"] = name
+    return settings
+
+
 def _parse_options(options: str) -> dict[str, str]:
+    """libpq's `options=-c key=value …` as server settings."""
     settings = {}
-    for part in options.split():
-        key, _, value = part.removeprefix("-c").strip().partition("=")
-        if key and value:
-            settings[key] = value
+    tokens = options.split()
+    for index, token in enumerate(tokens):
+        if token == "-c":
+            continue
+        assignment = token.removeprefix("--") if token.startswith("--") else token
+        if token.startswith("-c"):
+            assignment = token[2:]
+        elif not token.startswith("--") and (index == 0 or tokens[index - 1] != "-c"):
+            raise DatabaseUrlError(f"DATABASE_URL options must be '-c name=value': {token!r}")
+        key, equals, value = assignment.partition("=")
+        if not key or not equals:
+            raise DatabaseUrlError(f"DATABASE_URL options must be '-c name=value': {token!r}")
+        settings[key] = value
     return settings
 
 
 def ssl_for(sslmode: str, rootcert: str | None = None) -> ssl.SSLContext | str | bool:
     """libpq's sslmode semantics as asyncpg's `ssl` argument."""
+    if sslmode not in SSL_MODES:
+        raise DatabaseUrlError(f"unknown sslmode {sslmode!r} (expected one of {', '.join(SSL_MODES)})")
     if sslmode == "disable":
         return False
     if sslmode in {"allow", "prefer"}:
         return sslmode
-    if sslmode not in {"require", "verify-ca", "verify-full"}:
-        raise DatabaseUrlError(f"unknown sslmode {sslmode!r}")
-    context = ssl.create_default_context(cafile=rootcert)
+    context = _ssl_context(rootcert)
     if sslmode == "require" and rootcert is None:
         # libpq's `require`: encrypted, but the server's certificate is not checked.
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    elif sslmode in {"require", "verify-ca"}:
+    elif sslmode in {"require", "verify-ca"} and rootcert != SYSTEM_ROOTCERT:
+        # With a root certificate, libpq's `require` checks the chain like `verify-ca`.
         context.check_hostname = False
     return context
+
+
+def _ssl_context(rootcert: str | None) -> ssl.SSLContext:
+    cafile = None if rootcert in {None, SYSTEM_ROOTCERT} else rootcert
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except FileNotFoundError as error:
+        raise DatabaseUrlError(f"sslrootcert file not found: {rootcert}") from error
+    except (ssl.SSLError, OSError) as error:
+        raise DatabaseUrlError(f"sslrootcert is not a usable certificate: {rootcert}") from error

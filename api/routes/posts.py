@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.paths import API_PREFIX
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
 from db.repositories.posts import NewPost, PostFilter
@@ -34,8 +35,12 @@ async def create_post(
         author_id=user.id, title=body.title, content=body.content, published=body.published
     )
     post = await posts.create(session, new)
-    post = await posts.link_tags(session, post.id, await tags.find_or_create(session, body.tags))
-    response.headers["Location"] = f"/api/v1/posts/{post.slug}"
+    if body.tags:
+        await tags.replace_post_tags(
+            session, post.id, await tags.find_or_create(session, body.tags)
+        )
+        post = await posts.get_loaded(session, post.id)
+    response.headers["Location"] = f"{API_PREFIX}/posts/{post.slug}"
     return _public(post)
 
 
@@ -67,9 +72,12 @@ async def read_post(post: VisiblePost) -> PostPublic:
 @router.patch("/{slug}", responses=problem_responses(401, 403, 404, 409, 413))
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> PostPublic:
     """Change a post; `tags` replaces the set, and the slug never changes."""
-    changes = body.model_dump(exclude_unset=True, exclude={"tags"})
-    new_tags = None if body.tags is None else await tags.find_or_create(session, body.tags)
-    return _public(await posts.update(session, post, changes, new_tags))
+    await posts.update(session, post, body.model_dump(exclude_unset=True, exclude={"tags"}))
+    if body.tags is not None:
+        await tags.replace_post_tags(
+            session, post.id, await tags.find_or_create(session, body.tags)
+        )
+    return _public(await posts.get_loaded(session, post.id))
 
 
 @router.delete(

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AliasChoices, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlmodel import SQLModel
 
 from api.schemas.common import Content, TagName, Title
@@ -66,7 +66,7 @@ class PostUpdate(SQLModel):
 class PostPublic(PostBase):
     id: uuid.UUID
     slug: str
-    published: bool = Field(validation_alias=AliasChoices("published", "is_published"))
+    published: bool
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime

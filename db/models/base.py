@@ -31,7 +31,7 @@ def uuid_pk() -> Any:
 def created_at_column() -> Any:
     return Field(
         default=None,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": text("now()"), "nullable": False},
     )
 
@@ -39,7 +39,7 @@ def created_at_column() -> Any:
 def updated_at_column() -> Any:
     return Field(
         default=None,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         sa_column_kwargs={
             "server_default": text("now()"),
             "server_onupdate": FetchedValue(),
@@ -49,7 +49,7 @@ def updated_at_column() -> Any:
 
 
 def optional_timestamp() -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    return Field(default=None, sa_type=DateTime(timezone=True))
 
 
 __all__ = [

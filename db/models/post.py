@@ -64,6 +64,11 @@ class Post(PostBase, table=True):
     created_at: datetime | None = created_at_column()
     updated_at: datetime | None = updated_at_column()
 
+    @property
+    def published(self) -> bool:
+        """The API's name for `is_published`."""
+        return self.is_published
+
     author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})
     tags: list[Tag] = Relationship(
         back_populates="posts",

@@ -4,12 +4,13 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
 
 from slugify import slugify
-from sqlalchemy import delete, exists, func, literal_column, or_, tuple_
+from sqlalchemy import ColumnElement, delete, exists, func, literal_column, or_, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -18,6 +19,8 @@ from db.models import Post, PostTag, Tag, User, search_document
 from db.repositories.pages import Keyset, Page, page_of
 
 SLUG_MAX = 200
+# Room for "-<number>" or "-<8 hex digits>" after the title's slug.
+SLUG_SUFFIX_ROOM = 9
 NUMBERED_SLUG_ATTEMPTS = 3
 MAX_SLUG_ATTEMPTS = 8
 
@@ -37,13 +40,22 @@ class NewPost:
     published: bool
 
 
-def with_author_and_tags() -> tuple[object, ...]:
+@dataclass(frozen=True)
+class AuthorCount:
+    id: uuid.UUID
+    name: str
+    post_count: int
+
+
+def with_author_and_tags() -> list[ExecutableOption]:
     """Load options that fetch a page's authors and tags in one query each, whatever its size."""
-    return (selectinload(Post.author), selectinload(Post.tags))  # type: ignore[arg-type]
+    # SQLModel types relationship attributes as their values; SQLAlchemy receives the attribute.
+    return [selectinload(Post.author), selectinload(Post.tags)]  # type: ignore[arg-type]
 
 
 def base_slug(title: str) -> str:
-    return slugify(title, max_length=SLUG_MAX - 9, word_boundary=True) or "post"
+    max_length = SLUG_MAX - SLUG_SUFFIX_ROOM
+    return slugify(title, max_length=max_length, word_boundary=True) or "post"
 
 
 async def create(session: AsyncSession, new: NewPost) -> Post:
@@ -55,23 +67,29 @@ async def create(session: AsyncSession, new: NewPost) -> Post:
     base = base_slug(new.title)
     for attempt in range(MAX_SLUG_ATTEMPTS):
         slug = await _candidate_slug(session, base, attempt)
-        statement = (
-            insert(Post)
-            .values(
-                author_id=new.author_id,
-                title=new.title,
-                content=new.content,
-                slug=slug,
-                is_published=new.published,
-                published_at=func.now() if new.published else None,
-            )
-            .on_conflict_do_nothing(index_elements=[Post.slug])
-            .returning(Post.id)
-        )
-        post_id = (await session.exec(statement)).scalar()  # type: ignore[call-overload]
+        post_id = await _insert_unless_slug_taken(session, new, slug)
         if post_id is not None:
-            return await _get_loaded(session, post_id)
-    raise RuntimeError("could not find a free slug")  # pragma: no cover - random suffixes
+            return await get_loaded(session, post_id)
+    raise RuntimeError("no free slug after several random suffixes")  # pragma: no cover
+
+
+async def _insert_unless_slug_taken(
+    session: AsyncSession, new: NewPost, slug: str
+) -> uuid.UUID | None:
+    statement = (
+        insert(Post)
+        .values(
+            author_id=new.author_id,
+            title=new.title,
+            content=new.content,
+            slug=slug,
+            is_published=new.published,
+            published_at=func.now() if new.published else None,
+        )
+        .on_conflict_do_nothing(index_elements=[col(Post.slug)])
+        .returning(col(Post.id))
+    )
+    return (await session.exec(statement)).scalar()
 
 
 async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str:
@@ -79,58 +97,45 @@ async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str
         return base
     if attempt > NUMBERED_SLUG_ATTEMPTS:
         return f"{base}-{secrets.token_hex(4)}"
+    pattern = f"{_escape_like(base)}-%"
     taken = select(func.count()).where(
-        or_(col(Post.slug) == base, col(Post.slug).like(f"{_escape_like(base)}-%", escape="\\"))
+        or_(col(Post.slug) == base, col(Post.slug).like(pattern, escape="\\"))
     )
     count = (await session.exec(taken)).one()
     return f"{base}-{count + attempt}"
 
 
-async def _get_loaded(session: AsyncSession, post_id: uuid.UUID) -> Post:
+async def get_loaded(session: AsyncSession, post_id: uuid.UUID) -> Post:
+    """The post with its author and tags, re-read from the database."""
     statement = (
         select(Post)
         .where(col(Post.id) == post_id)
-        .options(*with_author_and_tags())  # type: ignore[arg-type]
+        .options(*with_author_and_tags())
         .execution_options(populate_existing=True)
     )
-    post: Post = (await session.exec(statement)).one()  # type: ignore[call-overload]
-    return post
+    return (await session.exec(statement)).one()
 
 
 async def by_slug(session: AsyncSession, slug: str) -> Post | None:
-    statement = select(Post).where(col(Post.slug) == slug).options(*with_author_and_tags())  # type: ignore[arg-type]
-    post: Post | None = (await session.exec(statement)).one_or_none()  # type: ignore[call-overload]
-    return post
+    statement = select(Post).where(col(Post.slug) == slug).options(*with_author_and_tags())
+    return (await session.exec(statement)).one_or_none()
 
 
-async def update(
-    session: AsyncSession, post: Post, changes: dict[str, object], tags: Sequence[Tag] | None
-) -> Post:
+async def update(session: AsyncSession, post: Post, changes: dict[str, Any]) -> None:
     """Apply a partial update; publishing stamps `published_at` the first time only."""
     publish = changes.pop("published", None)
     post.sqlmodel_update(changes)
     if publish is not None:
         post.is_published = bool(publish)
         if publish and post.published_at is None:
+            # The database's clock, like every other timestamp Quire stores.
             post.published_at = func.now()  # type: ignore[assignment]
     session.add(post)
     await session.flush()
-    if tags is not None:
-        from db.repositories.tags import replace_post_tags
-
-        await replace_post_tags(session, post.id, tags)
-    return await _get_loaded(session, post.id)
 
 
 async def delete_post(session: AsyncSession, post: Post) -> None:
-    await session.exec(delete(Post).where(col(Post.id) == post.id))  # type: ignore[call-overload]
-
-
-async def link_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> Post:
-    if tags:
-        links = [{"post_id": post_id, "tag_id": tag.id} for tag in tags]
-        await session.exec(insert(PostTag).values(links))  # type: ignore[call-overload]
-    return await _get_loaded(session, post_id)
+    await session.exec(delete(Post).where(col(Post.id) == post.id))
 
 
 async def published(
@@ -139,14 +144,11 @@ async def published(
     """Published posts, newest first, one keyset page; authors and tags loaded in bulk."""
     statement = _published_matching(filters)
     if after is not None:
-        statement = statement.where(
-            tuple_(col(Post.published_at), col(Post.id)) < (after.at, after.id)
-        )
-    statement = statement.order_by(col(Post.published_at).desc(), col(Post.id).desc()).limit(
-        limit + 1
-    )
-    rows = (await session.exec(statement.options(*with_author_and_tags()))).all()  # type: ignore[call-overload,arg-type]
-    return page_of(rows, limit, _published_keyset)
+        position = tuple_(col(Post.published_at), col(Post.id))
+        statement = statement.where(position < tuple_(after.at, after.id))
+    statement = statement.order_by(col(Post.published_at).desc(), col(Post.id).desc())
+    statement = statement.limit(limit + 1).options(*with_author_and_tags())
+    return page_of((await session.exec(statement)).all(), limit, _published_keyset)
 
 
 def _published_keyset(post: Post) -> Keyset:
@@ -162,13 +164,12 @@ def _published_matching(filters: PostFilter) -> SelectOfScalar[Post]:
         statement = statement.where(col(Post.author_id) == filters.author_id)
     if filters.query:
         query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), filters.query)
-        statement = statement.where(
-            search_document(col(Post.title), col(Post.content)).op("@@")(query)
-        )
+        document = search_document(col(Post.title), col(Post.content))
+        statement = statement.where(document.op("@@")(query))
     return statement
 
 
-def _has_tag(slug: str) -> object:
+def _has_tag(slug: str) -> ColumnElement[bool]:
     tag_id = select(Tag.id).where(col(Tag.slug) == slug).scalar_subquery()
     return exists().where(col(PostTag.post_id) == Post.id, col(PostTag.tag_id) == tag_id)
 
@@ -185,14 +186,11 @@ async def by_author(
     if published_only is not None:
         statement = statement.where(col(Post.is_published) == published_only)
     if after is not None:
-        statement = statement.where(
-            tuple_(col(Post.created_at), col(Post.id)) < (after.at, after.id)
-        )
-    statement = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc()).limit(
-        limit + 1
-    )
-    rows = (await session.exec(statement.options(*with_author_and_tags()))).all()  # type: ignore[call-overload,arg-type]
-    return page_of(rows, limit, _created_keyset)
+        position = tuple_(col(Post.created_at), col(Post.id))
+        statement = statement.where(position < tuple_(after.at, after.id))
+    statement = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
+    statement = statement.limit(limit + 1).options(*with_author_and_tags())
+    return page_of((await session.exec(statement)).all(), limit, _created_keyset)
 
 
 def _created_keyset(post: Post) -> Keyset:
@@ -200,30 +198,20 @@ def _created_keyset(post: Post) -> Keyset:
     return Keyset(post.created_at, post.id)
 
 
-@dataclass(frozen=True)
-class AuthorCount:
-    id: uuid.UUID
-    name: str
-    post_count: int
-
-
 async def top_authors(session: AsyncSession, limit: int) -> list[AuthorCount]:
     """Authors by number of published posts, most first, then by name."""
     post_count = func.count(col(Post.id)).label("post_count")
     statement = (
-        select(User.id, User.name, post_count)
-        .join(Post, col(Post.author_id) == User.id)
+        select(col(User.id), col(User.name), post_count)
+        .join(Post, col(Post.author_id) == col(User.id))
         .where(col(Post.is_published))
         .group_by(col(User.id))
-        .order_by(post_count.desc(), User.name, User.id)
+        .order_by(post_count.desc(), col(User.name), col(User.id))
         .limit(limit)
     )
-    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
-    return [AuthorCount(id=row.id, name=row.name, post_count=row.post_count) for row in rows]
+    rows = (await session.exec(statement)).all()
+    return [AuthorCount(id=user_id, name=name, post_count=count) for user_id, name, count in rows]
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-__all__ = ["datetime"]

@@ -44,7 +44,7 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
             break
         suffix = "" if attempt == 0 else f"-{secrets.token_hex(2)}"
         rows = [{"name": name, "slug": tag_slug(name, suffix)} for name in missing]
-        await session.exec(insert(Tag).values(rows).on_conflict_do_nothing())  # type: ignore[call-overload]
+        await session.exec(insert(Tag).values(rows).on_conflict_do_nothing())
         found |= {tag.name.lower(): tag for tag in await _by_lower_name(session, missing)}
     return [found[key] for key in wanted if key in found]
 
@@ -52,31 +52,31 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
 async def _by_lower_name(session: AsyncSession, names: Sequence[str]) -> Sequence[Tag]:
     lowered = [name.lower() for name in names]
     statement = select(Tag).where(func.lower(Tag.name).in_(lowered))
-    return (await session.exec(statement)).all()  # type: ignore[call-overload,no-any-return]
+    return (await session.exec(statement)).all()
 
 
 async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
     """Make `tags` the post's whole tag set."""
     keep = [tag.id for tag in tags]
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag_id).not_in(keep))
     )
     if keep:
         links = [{"post_id": post_id, "tag_id": tag_id} for tag_id in keep]
-        await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())  # type: ignore[call-overload]
+        await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())
 
 
 async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
     """Tags of published posts with their counts, most used first, then by name."""
     post_count = func.count().label("post_count")
     statement = (
-        select(Tag.name, Tag.slug, post_count)
+        select(col(Tag.name), col(Tag.slug), post_count)
         .join(PostTag, col(PostTag.tag_id) == Tag.id)
         .join(Post, col(Post.id) == PostTag.post_id)
         .where(col(Post.is_published))
         .group_by(col(Tag.id))
-        .order_by(post_count.desc(), Tag.name)
+        .order_by(post_count.desc(), col(Tag.name))
         .limit(limit)
     )
-    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
-    return [TagCount(name=row.name, slug=row.slug, post_count=row.post_count) for row in rows]
+    rows = (await session.exec(statement)).all()
+    return [TagCount(name=name, slug=slug, post_count=count) for name, slug, count in rows]

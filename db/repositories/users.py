@@ -3,19 +3,22 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, literal, or_, tuple_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
-from sqlmodel import select
+from sqlalchemy.sql.base import ExecutableOption
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
 from db.repositories.pages import Keyset, Page, page_of
 
-# A user's `last_seen_at` is refreshed at most this often, so reads stay reads.
+# A user's `last_seen_at` is refreshed at most this often, so most requests only read.
 SEEN_RESOLUTION = timedelta(minutes=1)
+NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,18 @@ class UserFilter:
 
 
 def default_name(email: str) -> str:
-    return (email.split("@", 1)[0] or email)[:100]
+    """The local part of the email, the name a user has until they choose one."""
+    return (email.split("@", 1)[0].strip() or email)[:NAME_MAX]
+
+
+def with_profile() -> ExecutableOption:
+    # SQLModel types relationship attributes as their values; SQLAlchemy receives the attribute.
+    return selectinload(User.profile)  # type: ignore[arg-type]
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    statement = select(User).where(User.id == user_id).options(selectinload(User.profile))
-    return (await session.exec(statement)).first()  # type: ignore[call-overload,no-any-return]
+    statement = select(User).where(col(User.id) == user_id).options(with_profile())
+    return (await session.exec(statement)).first()
 
 
 async def sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
@@ -43,29 +52,39 @@ async def sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User
     user = await get(session, user_id)
     if user is not None and user.email == email and _seen_recently(user):
         return user
-    return await _upsert_from_token(session, user_id, email)
+    if not await _upsert_from_token(session, user_id, email):
+        return None
+    return await _reload(session, user_id)
 
 
 def _seen_recently(user: User) -> bool:
-    return user.last_seen_at is not None and (
-        datetime.now(UTC) - user.last_seen_at < SEEN_RESOLUTION
-    )
+    seen = user.last_seen_at
+    return seen is not None and datetime.now(UTC) - seen < SEEN_RESOLUTION
 
 
-async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
+async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
+    """Insert or refresh the user, only if Supabase Auth still has the account."""
     account_exists = exists().where(auth_users.c.id == user_id)
     values = sql_select(
         literal(user_id), literal(email), literal(default_name(email)), func.now()
     ).where(account_exists)
     statement = insert(User).from_select(["id", "email", "name", "last_seen_at"], values)
     statement = statement.on_conflict_do_update(
-        index_elements=[User.id],
+        index_elements=[col(User.id)],
         set_={"email": statement.excluded.email, "last_seen_at": func.now()},
-    ).returning(User.id)
-    if (await session.exec(statement)).first() is None:  # type: ignore[call-overload]
-        return None
-    session.expire_all()
-    return await get(session, user_id)
+    )
+    upserted = await session.exec(statement.returning(col(User.id)))
+    return upserted.first() is not None
+
+
+async def _reload(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    statement = (
+        select(User)
+        .where(col(User.id) == user_id)
+        .options(with_profile())
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).first()
 
 
 async def update_name(session: AsyncSession, user: User, name: str) -> User:
@@ -76,36 +95,48 @@ async def update_name(session: AsyncSession, user: User, name: str) -> User:
 
 
 async def upsert_profile(
-    session: AsyncSession, user_id: uuid.UUID, changes: dict[str, str | None]
+    session: AsyncSession, user_id: uuid.UUID, changes: dict[str, Any]
 ) -> UserProfile:
     """Create the profile with `changes`, or apply them to the existing one."""
     statement = insert(UserProfile).values(user_id=user_id, **changes)
-    statement = statement.on_conflict_do_update(
-        index_elements=[UserProfile.user_id],
-        set_={key: statement.excluded[key] for key in changes} or {"user_id": user_id},
-    ).returning(UserProfile)
-    profile: UserProfile = (
-        await session.exec(statement.execution_options(populate_existing=True))  # type: ignore[call-overload]
-    ).one()
+    updates: dict[str, Any] = {key: statement.excluded[key] for key in changes}
+    updates = updates or {"user_id": user_id}
+    upsert = (
+        statement.on_conflict_do_update(index_elements=[col(UserProfile.user_id)], set_=updates)
+        .returning(UserProfile)
+        .execution_options(populate_existing=True)
+    )
+    profile: UserProfile = (await session.exec(upsert)).scalar_one()
     return profile
 
 
 async def search(
     session: AsyncSession, filters: UserFilter, limit: int, after: Keyset | None
 ) -> Page[User]:
-    statement = select(User).options(selectinload(User.profile))
+    """One keyset page of users matching `filters`, newest first."""
+    statement = select(User).options(with_profile())
     if filters.query:
         pattern = f"%{_escape_like(filters.query)}%"
         statement = statement.where(
-            or_(User.email.ilike(pattern, escape="\\"), User.name.ilike(pattern, escape="\\"))  # type: ignore[attr-defined]
+            or_(
+                col(User.email).ilike(pattern, escape="\\"),
+                col(User.name).ilike(pattern, escape="\\"),
+            )
         )
     if filters.is_active is not None:
-        statement = statement.where(User.is_active == filters.is_active)
+        statement = statement.where(col(User.is_active) == filters.is_active)
     if after is not None:
-        statement = statement.where(tuple_(User.created_at, User.id) < (after.at, after.id))
-    statement = statement.order_by(User.created_at.desc(), User.id.desc()).limit(limit + 1)  # type: ignore[union-attr,attr-defined]
-    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
-    return page_of(rows, limit, lambda user: Keyset(user.created_at, user.id))
+        statement = statement.where(
+            tuple_(col(User.created_at), col(User.id)) < tuple_(after.at, after.id)
+        )
+    statement = statement.order_by(col(User.created_at).desc(), col(User.id).desc())
+    rows = (await session.exec(statement.limit(limit + 1))).all()
+    return page_of(rows, limit, _created_keyset)
+
+
+def _created_keyset(user: User) -> Keyset:
+    assert user.created_at is not None
+    return Keyset(user.created_at, user.id)
 
 
 async def update_access(
@@ -122,14 +153,14 @@ async def update_access(
 
 async def deactivate_inactive(session: AsyncSession, days: int) -> int:
     """Deactivate, in one statement, every active user not seen for `days` days."""
-    cutoff = func.now() - timedelta(days=days)
+    last_seen = func.coalesce(col(User.last_seen_at), col(User.created_at))
     statement = (
         update(User)
-        .where(User.is_active, func.coalesce(User.last_seen_at, User.created_at) < cutoff)  # type: ignore[arg-type]
+        .where(col(User.is_active), last_seen < func.now() - timedelta(days=days))
         .values(is_active=False)
         .execution_options(synchronize_session=False)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return int(result.rowcount)
 
 
