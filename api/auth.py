@@ -1,20 +1,26 @@
-"""Supabase Auth access tokens, verified locally: HS256 with the project's JWT secret, or
-ES256/RS256 with the keys the project publishes as a JWKS (cached, refetched on a new `kid`)."""
+"""Supabase Auth access tokens, verified locally: HS256 with the project's JWT secret (legacy
+projects), or ES256/RS256 with the keys the project publishes as a JWKS."""
 
+import asyncio
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
-from jwt import PyJWKClient
+from jwt import PyJWK, PyJWKClient, PyJWKSet
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import Unauthorized
+from api.errors import ServiceUnavailable, Unauthorized
+from api.settings import LOCAL_JWT_SECRET, SupabaseSettings
 
 AUDIENCE = "authenticated"
 USER_ROLE = "authenticated"
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
 LEEWAY_SECONDS = 30
+FETCH_TIMEOUT_SECONDS = 5
+REFETCH_COOLDOWN_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -23,33 +29,113 @@ class TokenClaims:
     email: str | None
 
 
+class SigningKeysUnavailable(ServiceUnavailable):
+    """The JWKS could not be fetched: the token may be fine, so not a 401."""
+
+    headers: Mapping[str, str] | None = {"Retry-After": str(REFETCH_COOLDOWN_SECONDS)}
+
+
+class SigningKeys:
+    """The project's JWKS: cached, fetched off the event loop, one fetch at a time.
+
+    A token with an unknown `kid` makes us refetch the set, so key rotation just works; after
+    a refetch that did not find the key, or one that failed, we stay quiet for the cooldown so
+    made-up `kid`s cannot turn every request into a call to the Auth server.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cache_seconds: float,
+        cooldown_seconds: float = REFETCH_COOLDOWN_SECONDS,
+        timeout: float = FETCH_TIMEOUT_SECONDS,
+    ) -> None:
+        # No per-kid LRU (`cache_keys`): it never expires, so a revoked key would verify
+        # forever. PyJWKClient's own cooldown is off: it also blocks the first refetch after
+        # any fetch, which would reject a freshly rotated key.
+        self._client = PyJWKClient(
+            url, lifespan=cache_seconds, timeout=timeout, cooldown_duration=0
+        )
+        self._cooldown = cooldown_seconds
+        self._lock = asyncio.Lock()
+        self._quiet_until = float("-inf")
+        self._unreachable = False
+
+    async def get(self, kid: str) -> PyJWK:
+        """The signing key with this `kid`, from the cache or a fresh fetch."""
+        key = self._cached(kid)
+        if key is None:
+            async with self._lock:
+                key = self._cached(kid) or await self._refetch(kid)
+        return key
+
+    def _cached(self, kid: str) -> PyJWK | None:
+        cache = self._client.jwk_set_cache
+        return _find(cache.get() if cache is not None else None, kid)
+
+    async def _refetch(self, kid: str) -> PyJWK:
+        if time.monotonic() < self._quiet_until:
+            raise self._quiet_error(kid)
+        try:
+            jwk_set = await run_in_threadpool(self._client.get_jwk_set, True)
+        except (jwt.PyJWTError, ValueError) as error:
+            self._pause(unreachable=True)
+            raise self._quiet_error(kid) from error
+        key = _find(jwk_set, kid)
+        if key is None:
+            self._pause(unreachable=False)
+            raise self._quiet_error(kid)
+        return key
+
+    def _pause(self, *, unreachable: bool) -> None:
+        self._quiet_until = time.monotonic() + self._cooldown
+        self._unreachable = unreachable
+
+    def _quiet_error(self, kid: str) -> Exception:
+        if self._unreachable:
+            return SigningKeysUnavailable("The token signing keys cannot be fetched right now.")
+        return jwt.PyJWKClientError(f"no signing key with kid {kid!r}")
+
+
+def _find(jwk_set: PyJWKSet | None, kid: str) -> PyJWK | None:
+    keys = jwk_set.keys if jwk_set is not None else []
+    return next((k for k in keys if k.key_id == kid and k.public_key_use in {"sig", None}), None)
+
+
 class TokenVerifier:
     """Checks signature, expiry, audience, issuer and role; returns the caller's claims."""
 
     def __init__(
-        self,
-        *,
-        secret: str | None,
-        issuer: str | None = None,
-        jwks_url: str | None = None,
-        jwks_cache_seconds: int = 600,
+        self, *, secret: str | None, issuer: str | None = None, keys: SigningKeys | None = None
     ) -> None:
         self._secret = secret
         self._issuer = issuer
-        self._jwks = (
-            PyJWKClient(jwks_url, cache_keys=True, lifespan=jwks_cache_seconds, timeout=5)
-            if jwks_url
+        self._keys = keys
+
+    @classmethod
+    def from_settings(cls, settings: SupabaseSettings) -> "TokenVerifier":
+        """HS256 when a secret is set, the JWKS when SUPABASE_URL is, `iss` pinned to it."""
+        secret: str | None = settings.jwt_secret.get_secret_value()
+        if settings.url and secret == LOCAL_JWT_SECRET:
+            # A real project never signs with the public placeholder: only a forger would.
+            secret = None
+        keys = (
+            SigningKeys(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            if settings.jwks_url
             else None
         )
+        return cls(secret=secret or None, issuer=settings.auth_issuer, keys=keys)
 
     async def verify(self, token: str) -> TokenClaims:
+        """The claims of a signed-in user's valid token; Unauthorized for anything else."""
         try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
-            key, algorithms = await self._key_for(token, algorithm)
+            header = jwt.get_unverified_header(token)
+            key, algorithm = await self._key_for(header)
             payload = jwt.decode(
                 token,
                 key=key,
-                algorithms=algorithms,
+                algorithms=[algorithm],
                 audience=AUDIENCE,
                 issuer=self._issuer,
                 leeway=LEEWAY_SECONDS,
@@ -59,16 +145,19 @@ class TokenVerifier:
             raise Unauthorized(f"Invalid access token: {_reason(error)}") from error
         return _claims(payload)
 
-    async def _key_for(self, token: str, algorithm: object) -> tuple[object, list[str]]:
+    async def _key_for(self, header: Mapping[str, Any]) -> tuple[Any, str]:
+        """The key and the one algorithm a token with this header may be verified with."""
+        algorithm = header.get("alg")
         if algorithm == "HS256" and self._secret:
-            return self._secret, ["HS256"]
-        if algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
-            # The first lookup (and one after a key rotation) fetches over HTTP: keep it off
-            # the event loop.
-            signing_key = await run_in_threadpool(self._jwks.get_signing_key_from_jwt, token)
+            return self._secret, algorithm
+        if algorithm in ASYMMETRIC_ALGORITHMS and self._keys is not None:
+            kid = header.get("kid")
+            if not isinstance(kid, str) or not kid:
+                raise jwt.InvalidTokenError("no key id")
+            signing_key = await self._keys.get(kid)
             if signing_key.algorithm_name != algorithm:
                 raise jwt.InvalidAlgorithmError("the key does not sign with this algorithm")
-            return signing_key.key, [str(algorithm)]
+            return signing_key.key, algorithm
         raise jwt.InvalidAlgorithmError(f"tokens signed with {algorithm!r} are not accepted")
 
 
@@ -86,7 +175,7 @@ def _reason(error: jwt.PyJWTError) -> str:
     return "malformed token"
 
 
-def _claims(payload: dict[str, object]) -> TokenClaims:
+def _claims(payload: dict[str, Any]) -> TokenClaims:
     if payload.get("role") != USER_ROLE:
         raise Unauthorized("Invalid access token: not a signed-in user's token")
     try:

@@ -7,7 +7,7 @@ and serves with reload; the other commands are the Makefile's targets of the sam
 import argparse
 import asyncio
 import os
-import subprocess  # nosec B404 - runs psql with arguments built here
+import subprocess  # nosec B404  # runs psql with arguments built here
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -213,7 +213,7 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=PORT)
     dev.set_defaults(run=cmd_dev)
     serve = commands.add_parser("serve", help="production server: no reload, several workers")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104 - a server binds every interface by design
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104  # nosec B104  # a server binds every interface by design
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", PORT)))
     serve.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))

@@ -25,6 +25,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
+# OpenAPI for "a token is optional": the empty requirement joins the bearer one.
+OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
 
 
 def get_verifier(request: Request) -> TokenVerifier:

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger("quire.errors")
 
@@ -89,6 +91,14 @@ class ServiceUnavailable(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
+# RFC 9110's names, which this Python's HTTPStatus predates.
+RFC9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def title_of(status: int) -> str:
+    return RFC9110_TITLES.get(status) or HTTPStatus(status).phrase
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -97,7 +107,7 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = Problem(
-        title=HTTPStatus(status).phrase,
+        title=title_of(status),
         status=status,
         detail=detail,
         errors=list(errors) if errors is not None else None,
@@ -113,12 +123,7 @@ def problem_response(
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the problems a route can answer with."""
     return {
-        status: {
-            "model": Problem,
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
-        for status in (*statuses, 422)
+        status: {"model": Problem, "description": title_of(status)} for status in (*statuses, 422)
     }
 
 
@@ -147,8 +152,28 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == HTTPStatus.BAD_REQUEST and error.__cause__ is not None:
+        return _unparsable_body()
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
-    return problem_response(error.status_code, detail, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(error.status_code, detail, headers=headers)
+
+
+def _unparsable_body() -> Response:
+    """FastAPI's "error parsing the body" (not UTF-8, a broken form), answered like bad JSON."""
+    error = FieldError(field="body", message="The body cannot be parsed.", type="body_invalid")
+    return problem_response(422, "The request is not valid.", errors=[error])
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served at this path: Starlette's 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
@@ -189,5 +214,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ConnectionError, _connection_error)
     app.add_exception_handler(TimeoutError, _connection_error)
+    # Every pooled connection stayed busy for pool_timeout: an overload, not a bug.
+    app.add_exception_handler(PoolTimeout, _connection_error)
     app.add_exception_handler(OSError, _connection_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -9,9 +9,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.openapi import install_openapi
 from api.pagination import CursorCodec
 from api.paths import API_PREFIX
-from api.routes import admin, discovery, health, posts, users
+from api.routes import admin, avatars, discovery, health, posts, users
 from api.settings import Settings, get_settings
 from db.engine import create_engine, create_sessionmaker
 
@@ -45,19 +46,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(
-        secret=settings.supabase.jwt_secret.get_secret_value(),
-        issuer=settings.supabase.auth_issuer,
-        jwks_url=settings.supabase.jwks_url,
-        jwks_cache_seconds=settings.supabase.jwks_cache_seconds,
-    )
+    app.state.verifier = TokenVerifier.from_settings(settings.supabase)
     app.state.cursors = CursorCodec(settings.supabase.jwt_secret.get_secret_value())
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
-    for router in (users.router, posts.router, discovery.router, admin.router):
+    for router in (users.router, avatars.router, posts.router, discovery.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(avatars.media)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.app.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.app.max_body_bytes,
+        path_limits={API_PREFIX + avatars.AVATAR_PATH: avatars.MAX_REQUEST_BYTES},
+    )
     if settings.app.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,5 +1,7 @@
 """ASGI middleware: request body cap and security headers."""
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem_response
@@ -20,19 +22,26 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes` with 413, whether announced or streamed."""
+    """Refuse request bodies over `max_bytes` with 413, whether announced or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `path_limits` raises the cap for the few upload paths that need it, and only for them.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._reject(scope, receive, send, max_bytes)
             return
         received = 0
         started = False
@@ -41,7 +50,7 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 raise BodyTooLarge
             return message
 
@@ -54,10 +63,10 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(scope, receive, send)
+                await self._reject(scope, receive, send, max_bytes)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(413, f"The request body is larger than {self.max_bytes} bytes.")
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        response = problem_response(413, f"The request body is larger than {max_bytes} bytes.")
         await response(scope, receive, send)
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOCAL_JWT_SECRET = "quire-local-development-secret-not-for-production"  # noqa: S105
+LOCAL_JWT_SECRET = "quire-local-development-secret-not-for-production"  # noqa: S105  # nosec B105
 ENV_FILE = ".env"
 
 

@@ -10,7 +10,7 @@ import pwd
 import re
 import shutil
 import socket
-import subprocess  # nosec B404 - runs the bundled PostgreSQL binaries with fixed arguments
+import subprocess  # nosec B404  # runs the bundled PostgreSQL binaries with fixed arguments
 import time
 import warnings
 from dataclasses import dataclass
@@ -85,7 +85,7 @@ class EmbeddedPostgres:
         """Create `name` unless it exists."""
         if not DATABASE_NAME.fullmatch(name):
             raise EmbeddedPostgresError(f"not a plain database name: {name!r}")
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - name checked above
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608  # nosec B608  # name checked above
         exists = self.psql("-tAc", query)
         if exists.strip() != "1":
             self._run(BIN_DIR / "createdb", *self._conn_args(), name)
@@ -150,7 +150,7 @@ class EmbeddedPostgres:
     ) -> subprocess.CompletedProcess[str]:
         user = SYSTEM_USER if as_server_user and os.geteuid() == 0 else None
         env = {**os.environ, "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"}
-        result = subprocess.run(  # noqa: S603  # nosec B603 - bundled binaries, arguments built here
+        result = subprocess.run(  # noqa: S603  # nosec B603  # bundled binaries, arguments built here
             [str(part) for part in command],
             capture_output=True,
             text=True,

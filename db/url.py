@@ -19,7 +19,8 @@ SUPPORTED_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 TRANSACTION_POOLER_PORT = 6543
 DEFAULT_PORT = 5432
 DEFAULT_CONNECT_TIMEOUT = 5.0
-PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]"
+# What the dashboard shows in place of the password until it is typed in.
+PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]"  # noqa: S105  # nosec B105
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # libpq's `sslrootcert=system`: the operating system's trusted CAs, verified in full.
 SYSTEM_ROOTCERT = "system"
@@ -74,9 +75,10 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
 def _strip_scheme(raw: str) -> str:
     scheme, sep, rest = raw.strip().partition("://")
     if not sep or scheme.lower() not in SUPPORTED_SCHEMES:
-        shown = scheme if sep else raw.strip()[:20]
+        # Without a scheme the text may be anything, a password included: never echo it.
+        shown = repr(scheme) if sep else "no scheme"
         raise DatabaseUrlError(
-            f"DATABASE_URL must start with postgresql:// or postgres:// (got {shown!r})"
+            f"DATABASE_URL must start with postgresql:// or postgres:// (got {shown})"
         )
     return rest
 
@@ -107,20 +109,23 @@ def _split_location(location: str) -> tuple[str, int, str]:
 
 
 def _split_netloc(netloc: str) -> tuple[str, str]:
-    if netloc.startswith("["):
-        end = netloc.find("]")
-        if end < 0 or netloc[end + 1 :] not in {""} and not netloc[end + 1 :].startswith(":"):
-            raise DatabaseUrlError(f"DATABASE_URL has an invalid IPv6 host: {netloc!r}")
-        return netloc[1:end], netloc[end + 2 :]
-    host, _, port_text = netloc.partition(":")
-    return host, port_text
+    if not netloc.startswith("["):
+        host, _, port_text = netloc.partition(":")
+        return host, port_text
+    host, bracket, tail = netloc[1:].partition("]")
+    if not bracket or (tail and not tail.startswith(":")):
+        raise DatabaseUrlError(f"DATABASE_URL has an invalid IPv6 host: {netloc!r}")
+    return host, tail[1:]
 
 
 def _port(text: str) -> int:
     if not text:
         return DEFAULT_PORT
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise DatabaseUrlError(f"DATABASE_URL has an invalid port: {text!r}")
+    if not text.isdigit():
+        # Likely a password whose ':' or '@' confused the split: never echo it.
+        raise DatabaseUrlError("DATABASE_URL has a port that is not a number")
+    if not 0 < int(text) < 65536:
+        raise DatabaseUrlError(f"DATABASE_URL has an invalid port: {text}")
     return int(text)
 
 
@@ -174,10 +179,13 @@ def _timeout(text: str | None) -> float:
         return DEFAULT_CONNECT_TIMEOUT
     try:
         seconds = float(text)
-    except ValueError as error:
-        raise DatabaseUrlError(f"DATABASE_URL has an invalid connect_timeout: {text!r}") from error
-    # libpq treats zero (or less) as "wait forever"; asyncpg wants a number of seconds.
-    return seconds if seconds > 0 else float("inf")
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        raise DatabaseUrlError(
+            f"DATABASE_URL connect_timeout must be a positive number of seconds (got {text!r})"
+        )
+    return seconds
 
 
 def _server_settings(query: dict[str, str]) -> dict[str, str]:
@@ -188,41 +196,47 @@ def _server_settings(query: dict[str, str]) -> dict[str, str]:
 
 
 def _parse_options(options: str) -> dict[str, str]:
-    """libpq's `options=-c key=value …` as server settings."""
+    """libpq's `options=-c name=value …` as server settings."""
     settings = {}
-    tokens = options.split()
-    for index, token in enumerate(tokens):
-        if token == "-c":
-            continue
-        assignment = token.removeprefix("--") if token.startswith("--") else token
-        if token.startswith("-c"):
-            assignment = token[2:]
-        elif not token.startswith("--") and (index == 0 or tokens[index - 1] != "-c"):
-            raise DatabaseUrlError(f"DATABASE_URL options must be '-c name=value': {token!r}")
-        key, equals, value = assignment.partition("=")
-        if not key or not equals:
-            raise DatabaseUrlError(f"DATABASE_URL options must be '-c name=value': {token!r}")
-        settings[key] = value
+    words = iter(options.split())
+    for word in words:
+        switch = "-c" + next(words, "") if word == "-c" else word
+        name, equals, value = switch[2:].partition("=")
+        if switch[:2] not in {"-c", "--"} or not name or not equals:
+            raise DatabaseUrlError(f"DATABASE_URL options must be '-c name=value' (got {word!r})")
+        settings[name.replace("-", "_")] = value
     return settings
 
 
 def ssl_for(sslmode: str, rootcert: str | None = None) -> ssl.SSLContext | str | bool:
     """libpq's sslmode semantics as asyncpg's `ssl` argument."""
-    if sslmode not in SSL_MODES:
-        raise DatabaseUrlError(f"unknown sslmode {sslmode!r} (expected one of {', '.join(SSL_MODES)})")
+    _check_ssl_parameters(sslmode, rootcert)
     if sslmode == "disable":
         return False
     if sslmode in {"allow", "prefer"}:
         return sslmode
     context = _ssl_context(rootcert)
+    if sslmode == "verify-full":
+        return context
+    # `verify-ca`, and libpq's `require` given a root certificate: the chain, not the name.
+    context.check_hostname = False
     if sslmode == "require" and rootcert is None:
-        # libpq's `require`: encrypted, but the server's certificate is not checked.
-        context.check_hostname = False
+        # libpq's plain `require`: encrypted, but the server's certificate is not checked.
         context.verify_mode = ssl.CERT_NONE
-    elif sslmode in {"require", "verify-ca"} and rootcert != SYSTEM_ROOTCERT:
-        # With a root certificate, libpq's `require` checks the chain like `verify-ca`.
-        context.check_hostname = False
     return context
+
+
+def _check_ssl_parameters(sslmode: str, rootcert: str | None) -> None:
+    if sslmode not in SSL_MODES:
+        raise DatabaseUrlError(f"unknown sslmode {sslmode!r} (use one of {', '.join(SSL_MODES)})")
+    if rootcert is None:
+        return
+    if sslmode in {"disable", "allow", "prefer"}:
+        raise DatabaseUrlError(
+            f"sslrootcert needs sslmode=require, verify-ca or verify-full (got {sslmode!r})"
+        )
+    if rootcert == SYSTEM_ROOTCERT and sslmode != "verify-full":
+        raise DatabaseUrlError("sslrootcert=system needs sslmode=verify-full, as in libpq")
 
 
 def _ssl_context(rootcert: str | None) -> ssl.SSLContext:

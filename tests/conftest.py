@@ -137,7 +137,8 @@ class Accounts:
     async def new(self, email: str | None = None) -> tuple[uuid.UUID, dict[str, str]]:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         account_id = await create_account(self.session, email)
-        await self.session.flush()
+        # Commit releases the test's savepoint, so a later request's rollback keeps the account.
+        await self.session.commit()
         return account_id, bearer(make_token(account_id, email))
 
 
@@ -157,5 +158,20 @@ def count_statements(engine: AsyncEngine) -> Iterator[Callable[[], list[str]]]:
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         yield lambda: statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def captured_sql(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    """Every (statement, parameters) the engine runs during the test, for EXPLAIN."""
+    captured: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield captured
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)

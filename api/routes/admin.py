@@ -37,7 +37,8 @@ async def search_users(
     )
 
 
-@router.patch("/{user_id}", responses=problem_responses(401, 403, 404, 409))
+# `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
+@router.patch("/{user_id:uuid}", responses=problem_responses(401, 403, 404, 409))
 async def update_user_access(
     user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
+from api.deps import OPTIONAL_AUTH, CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.paths import API_PREFIX
@@ -63,7 +63,7 @@ async def list_posts(
     )
 
 
-@router.get("/{slug}", responses=problem_responses(401, 403, 404))
+@router.get("/{slug}", responses=problem_responses(401, 403, 404), openapi_extra=OPTIONAL_AUTH)
 async def read_post(post: VisiblePost) -> PostPublic:
     """A post by slug: published, or a draft its author or an admin asks for."""
     return _public(post)

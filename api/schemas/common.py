@@ -1,37 +1,34 @@
-"""Field types shared by the request models."""
+"""Field types shared by the request models.
+
+Each constraint is one the OpenAPI document can state: lengths count the characters sent, and
+the patterns say which characters are refused, so a client (or a fuzzer) reading the schema
+knows exactly what is accepted.
+"""
 
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+# One line of text: no control characters (PostgreSQL text cannot hold NUL), not only spaces.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f ][^\x00-\x1f\x7f]*$"
+# Free text keeps its line breaks and tabs; only NUL is refused.
+NO_NUL = r"^[^\x00]*$"
+HTTP_URL = r"^https?://[^\x00-\x20\x7f]+$"
 
-def _printable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here instead of failing in the driver.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+
+def _trim(value: str) -> str:
+    return value.strip(" ")
 
 
-Text = Annotated[str, AfterValidator(_printable)]
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_printable),
+    str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE), AfterValidator(_trim)
 ]
 Title = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_printable),
+    str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE), AfterValidator(_trim)
 ]
 TagName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    AfterValidator(_printable),
+    str, StringConstraints(min_length=1, max_length=50, pattern=ONE_LINE), AfterValidator(_trim)
 ]
-Content = Annotated[str, StringConstraints(max_length=50_000), AfterValidator(_printable)]
-Bio = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable)]
-AvatarUrl = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s]+$"),
-    AfterValidator(_printable),
-]
+Content = Annotated[str, StringConstraints(max_length=50_000, pattern=NO_NUL)]
+Bio = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+AvatarUrl = Annotated[str, StringConstraints(max_length=2048, pattern=HTTP_URL)]

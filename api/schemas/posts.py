@@ -3,7 +3,8 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import SQLModel
 
 from api.schemas.common import Content, TagName, Title
@@ -35,7 +36,7 @@ class PostCreate(PostBase):
     title: Title
     content: Content
     tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
-    published: bool = False
+    published: StrictBool = False
 
     _fold_tags = field_validator("tags")(fold_tags)
 
@@ -45,10 +46,11 @@ class PostUpdate(SQLModel):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    title: Title | None = None
-    content: Content | None = None
+    # `SkipJsonSchema[None]`: these may be left out but not sent as null, and the schema says so.
+    title: Title | SkipJsonSchema[None] = None
+    content: Content | SkipJsonSchema[None] = None
     tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
-    published: bool | None = None
+    published: StrictBool | SkipJsonSchema[None] = None
 
     @field_validator("tags")
     @classmethod

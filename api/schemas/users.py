@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 from sqlmodel import SQLModel
 
 from api.schemas.common import AvatarUrl, Bio, Name
@@ -63,7 +63,7 @@ class AccessUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class InactivityRule(SQLModel):

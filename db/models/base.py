@@ -28,11 +28,13 @@ def uuid_pk() -> Any:
     )
 
 
+# clock_timestamp(), not now(): rows written in one transaction still get distinct, ordered
+# times, which keyset pages (ordered by time, then id) rely on.
 def created_at_column() -> Any:
     return Field(
         default=None,
         sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("now()"), "nullable": False},
+        sa_column_kwargs={"server_default": text("clock_timestamp()"), "nullable": False},
     )
 
 
@@ -41,7 +43,7 @@ def updated_at_column() -> Any:
         default=None,
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={
-            "server_default": text("now()"),
+            "server_default": text("clock_timestamp()"),
             "server_onupdate": FetchedValue(),
             "nullable": False,
         },

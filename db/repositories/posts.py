@@ -84,7 +84,7 @@ async def _insert_unless_slug_taken(
             content=new.content,
             slug=slug,
             is_published=new.published,
-            published_at=func.now() if new.published else None,
+            published_at=func.clock_timestamp() if new.published else None,
         )
         .on_conflict_do_nothing(index_elements=[col(Post.slug)])
         .returning(col(Post.id))
@@ -129,7 +129,7 @@ async def update(session: AsyncSession, post: Post, changes: dict[str, Any]) -> 
         post.is_published = bool(publish)
         if publish and post.published_at is None:
             # The database's clock, like every other timestamp Quire stores.
-            post.published_at = func.now()  # type: ignore[assignment]
+            post.published_at = func.clock_timestamp()  # type: ignore[assignment]
     session.add(post)
     await session.flush()
 

@@ -1,0 +1,248 @@
+"""Preflight for a deployment: `python -m api.doctor` (`make doctor`).
+
+Checks what the configured project needs, each reported as ok, warn, fail or skipped with
+its reason: the database (reachable, pool mode), migrations (at head), Row Level Security
+(every public table), token verification (JWKS or JWT secret) and the avatars bucket. The
+exit status is 1 when any check fails. Secrets are never printed.
+"""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import jwt
+from alembic.script import ScriptDirectory
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+from storage3.exceptions import StorageApiError
+from storage3.utils import StorageException
+
+from api.auth import ASYMMETRIC_ALGORITHMS
+from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
+from db.engine import create_engine
+from db.migrate import alembic_config
+from db.url import DatabaseTarget, PoolMode, parse_database_url
+from supabase import ClientOptions, create_client
+
+Status = Literal["ok", "warn", "fail", "skipped"]
+HTTP_TIMEOUT_SECONDS = 10
+
+UNPROTECTED_TABLES = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+ORDER BY c.relname
+"""
+PUBLIC_TABLES = """
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    detail: str
+
+
+Check = Callable[[Settings], Awaitable[Outcome]]
+
+
+async def check_database(settings: Settings) -> Outcome:
+    """The database answers, and how Quire talks to it (session or transaction pooling)."""
+    if not settings.database.url:
+        return Outcome("skipped", "DATABASE_URL not set; `make dev` uses the embedded database")
+    target = parse_database_url(settings.database.url, pool_mode=settings.database.pool_mode)
+    rows = await _query(
+        settings.database.url, target.pool_mode, "SELECT current_setting('server_version')"
+    )
+    found = f"PostgreSQL {rows[0][0]} at {target.redacted()}, {_pool_mode(target)}"
+    if target.is_transaction_pooler and not settings.database.direct_url:
+        return Outcome("warn", f"{found}; set DATABASE_DIRECT_URL (port 5432) for migrations")
+    return Outcome("ok", found)
+
+
+def _pool_mode(target: DatabaseTarget) -> str:
+    if target.is_transaction_pooler:
+        return "transaction pooler (statement caches off, unique statement names)"
+    if ".pooler.supabase.com" in (target.url.host or ""):
+        return "session pooler"
+    return "session mode"
+
+
+async def check_migrations(settings: Settings) -> Outcome:
+    """The database is at the newest Alembic revision, read where migrations would run."""
+    if not settings.database.url:
+        return Outcome("skipped", "DATABASE_URL not set")
+    direct = settings.database.direct_url
+    if direct and parse_database_url(direct).is_transaction_pooler:
+        return Outcome(
+            "fail",
+            "DATABASE_DIRECT_URL is the transaction pooler (port 6543): use the direct or "
+            "session-pooler connection string (port 5432)",
+        )
+    url, pool_mode = (
+        (direct, None) if direct else (settings.database.url, settings.database.pool_mode)
+    )
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    try:
+        rows = await _query(url, pool_mode, "SELECT version_num FROM alembic_version")
+    except ProgrammingError:
+        return Outcome("fail", "no migrations applied: run `make migrate`")
+    current = {row[0] for row in rows}
+    if current == heads:
+        return Outcome("ok", f"at head {_revisions(heads)}")
+    return Outcome(
+        "fail", f"at {_revisions(current)}, head is {_revisions(heads)}: run `make migrate`"
+    )
+
+
+def _revisions(revisions: set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "no revision"
+
+
+async def check_rls(settings: Settings) -> Outcome:
+    """Every table in `public` has Row Level Security, as Supabase's Data API requires."""
+    if not settings.database.url:
+        return Outcome("skipped", "DATABASE_URL not set")
+    url, pool_mode = settings.database.url, settings.database.pool_mode
+    unprotected = [row[0] for row in await _query(url, pool_mode, UNPROTECTED_TABLES)]
+    if unprotected:
+        return Outcome(
+            "fail",
+            f"RLS disabled on {', '.join(unprotected)}: anyone holding the anon key can use "
+            "them through the Data API",
+        )
+    count = (await _query(url, pool_mode, PUBLIC_TABLES))[0][0]
+    return Outcome("ok", f"enabled on all {count} tables in public")
+
+
+async def _query(url: str, pool_mode: PoolMode | None, sql: str) -> Sequence[Any]:
+    engine = create_engine(url, pool_mode=pool_mode, use_pool=False)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(sql))).all()
+    finally:
+        await engine.dispose()
+
+
+async def check_auth_keys(settings: Settings) -> Outcome:
+    """Supabase Auth's tokens can be verified: the project's JWKS, or its JWT secret."""
+    supabase = settings.supabase
+    secret = supabase.jwt_secret.get_secret_value()
+    has_secret = bool(secret) and secret != LOCAL_JWT_SECRET
+    if not supabase.jwks_url:
+        if has_secret:
+            return Outcome("ok", "HS256 with SUPABASE_JWT_SECRET (set SUPABASE_URL for JWKS)")
+        return Outcome("skipped", "SUPABASE_URL not set; tokens verify with the local secret")
+    try:
+        algorithms = await asyncio.to_thread(_signing_algorithms, supabase.jwks_url)
+    except (jwt.PyJWTError, ValueError) as error:
+        if has_secret:
+            return Outcome("warn", f"JWKS unusable ({error}); only HS256 tokens will verify")
+        return Outcome("fail", f"JWKS unusable ({error}) and SUPABASE_JWT_SECRET not set")
+    if algorithms:
+        found = f"JWKS: {len(algorithms)} signing key(s) ({', '.join(sorted(set(algorithms)))})"
+        return Outcome("ok", found + (", and HS256 with SUPABASE_JWT_SECRET" if has_secret else ""))
+    if has_secret:
+        return Outcome("ok", "HS256 with SUPABASE_JWT_SECRET (the JWKS lists no ES256/RS256 key)")
+    return Outcome("fail", "the JWKS lists no ES256/RS256 key and SUPABASE_JWT_SECRET is not set")
+
+
+def _signing_algorithms(jwks_url: str) -> list[str]:
+    """The algorithms of the JWKS's usable ES256/RS256 signing keys (none for legacy projects)."""
+    client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=HTTP_TIMEOUT_SECONDS)
+    data = client.fetch_data()
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError("the response is not a JWKS")
+    try:
+        keys = jwt.PyJWKSet.from_dict(data).keys if data["keys"] else []
+    except jwt.PyJWKSetError:  # no key PyJWT can use
+        keys = []
+    return [
+        str(key.algorithm_name)
+        for key in keys
+        if key.algorithm_name in ASYMMETRIC_ALGORITHMS and key.public_key_use in {"sig", None}
+    ]
+
+
+async def check_storage(settings: Settings) -> Outcome:
+    """The avatars bucket exists in Supabase Storage and serves public URLs."""
+    supabase = settings.supabase
+    if not supabase.url:
+        return Outcome("skipped", "SUPABASE_URL not set; avatars are stored in QUIRE_MEDIA_DIR")
+    if supabase.service_role_key is None:
+        return Outcome("skipped", "SUPABASE_SERVICE_ROLE_KEY not set; avatars are stored locally")
+    key = supabase.service_role_key.get_secret_value()
+    name = supabase.avatars_bucket
+    try:
+        public = await asyncio.to_thread(_bucket_is_public, supabase.url, key, name)
+    except StorageApiError as error:
+        if str(error.status) == "404":
+            return Outcome(
+                "fail", f"no bucket {name!r}: create it, public (see supabase/config.toml)"
+            )
+        return Outcome("fail", f"Storage refused the request: {error.message}")
+    except (StorageException, httpx.HTTPError) as error:
+        return Outcome("fail", f"Storage unreachable at {supabase.url}: {error}")
+    if not public:
+        return Outcome("warn", f"bucket {name!r} is private: avatar URLs will not load")
+    return Outcome("ok", f"bucket {name!r} is present and public")
+
+
+def _bucket_is_public(url: str, service_role_key: str, name: str) -> bool:
+    with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS) as http:
+        options = ClientOptions(auto_refresh_token=False, persist_session=False, httpx_client=http)
+        client = create_client(url, service_role_key, options)
+        return client.storage.get_bucket(name).public
+
+
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("database", check_database),
+    ("migrations", check_migrations),
+    ("rls", check_rls),
+    ("auth keys", check_auth_keys),
+    ("storage", check_storage),
+)
+
+
+async def run_checks(settings: Settings) -> list[tuple[str, Outcome]]:
+    """Every check in turn; a check that breaks is a failure, never a traceback."""
+    results = []
+    for name, check in CHECKS:
+        try:
+            outcome = await check(settings)
+        except Exception as error:  # a preflight reports what broke; it never crashes
+            outcome = Outcome("fail", f"{type(error).__name__}: {error}")
+        results.append((name, outcome))
+    return results
+
+
+def render(name: str, outcome: Outcome) -> str:
+    if outcome.status == "skipped":
+        return f"{name:<11} skipped ({outcome.detail})"
+    return f"{name:<11} {outcome.status}: {outcome.detail}"
+
+
+async def diagnose(settings: Settings) -> int:
+    """Print every check's outcome; the exit status: 1 if any failed."""
+    results = await run_checks(settings)
+    for name, outcome in results:
+        print(render(name, outcome))
+    return 1 if any(outcome.status == "fail" for _, outcome in results) else 0
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(render("settings", Outcome("fail", str(error))))
+        return 1
+    return asyncio.run(diagnose(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

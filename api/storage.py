@@ -1,0 +1,179 @@
+"""Avatar images: recognised from their bytes, kept in Supabase Storage or in a local folder."""
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from storage3.types import FileOptions
+from storage3.utils import StorageException
+
+from api.errors import ServiceUnavailable
+from api.settings import Settings
+from supabase import ClientOptions, create_client
+
+logger = logging.getLogger("quire.storage")
+
+MAX_AVATAR_BYTES = 2 * 1024 * 1024
+LOCAL_AVATARS_PATH = "/media/avatars"
+# Objects are named after their content, so caches may keep them for good.
+IMMUTABLE_SECONDS = "31536000"
+STORAGE_TIMEOUT_SECONDS = 10
+OBJECT_KEY = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/[0-9a-f]{32}\.(png|jpg|webp)")
+UNAVAILABLE = "Avatar storage is unavailable; try again shortly."
+
+
+@dataclass(frozen=True)
+class Image:
+    content: bytes
+    media_type: str
+    extension: str
+
+    @property
+    def name(self) -> str:
+        """Named after its content: a new image gets a new URL that no cache has seen."""
+        return f"{hashlib.sha256(self.content).hexdigest()[:32]}.{self.extension}"
+
+
+def sniff_image(content: bytes) -> Image | None:
+    """The image if its bytes say PNG, JPEG or WebP, whatever the upload claimed to be."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return Image(content, "image/png", "png")
+    if content.startswith(b"\xff\xd8\xff"):
+        return Image(content, "image/jpeg", "jpg")
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP" and content[12:15] == b"VP8":
+        return Image(content, "image/webp", "webp")
+    return None
+
+
+def object_key(user_id: uuid.UUID, image: Image) -> str:
+    """One folder per user, as Supabase's storage policies on `foldername(name)` expect."""
+    return f"{user_id}/{image.name}"
+
+
+def _key_under(url: str, prefix: str) -> str | None:
+    key = url.removeprefix(prefix)
+    return key if key != url and OBJECT_KEY.fullmatch(key) else None
+
+
+class AvatarStore(Protocol):
+    async def save(self, user_id: uuid.UUID, image: Image) -> str:
+        """Store the image; return the URL it is served from."""
+        ...
+
+    async def remove(self, url: str) -> None:
+        """Delete the avatar at `url` if this store holds it; log failures, never raise."""
+        ...
+
+
+class LocalAvatarStore:
+    """Avatars as files under `root`, served by the API at `base_url`."""
+
+    def __init__(self, root: Path, base_url: str) -> None:
+        self.root = root
+        self.base_url = base_url.rstrip("/") + "/"
+
+    async def save(self, user_id: uuid.UUID, image: Image) -> str:
+        key = object_key(user_id, image)
+        try:
+            await run_in_threadpool(_write_atomically, self.root / key, image.content)
+        except OSError as error:
+            logger.error("cannot write an avatar: %s", error)
+            raise ServiceUnavailable(UNAVAILABLE) from error
+        return self.base_url + key
+
+    async def remove(self, url: str) -> None:
+        key = _key_under(url, self.base_url)
+        if key is None:
+            return
+        try:
+            await run_in_threadpool((self.root / key).unlink, missing_ok=True)
+        except OSError as error:
+            logger.warning("cannot remove an old avatar: %s", error)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write to a temporary file and rename it, so no reader ever sees half an image."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class Bucket(Protocol):
+    """What we use of a storage3 bucket."""
+
+    def upload(self, path: str, file: bytes, file_options: FileOptions | None = None) -> Any: ...
+
+    def get_public_url(self, path: str) -> str: ...
+
+    def remove(self, paths: list[str]) -> Any: ...
+
+
+class SupabaseAvatarStore:
+    """Avatars in a public Supabase Storage bucket, written with the service role key."""
+
+    def __init__(self, bucket: Bucket) -> None:
+        self._bucket = bucket
+        # An object's public URL is this prefix followed by its key.
+        self._public_prefix = bucket.get_public_url("_").removesuffix("_")
+
+    @classmethod
+    def connect(cls, url: str, service_role_key: str, bucket: str) -> "SupabaseAvatarStore":
+        """One client for the app's lifetime; building it makes no network call."""
+        options = ClientOptions(
+            auto_refresh_token=False,
+            persist_session=False,
+            httpx_client=httpx.Client(timeout=STORAGE_TIMEOUT_SECONDS),
+        )
+        client = create_client(url, service_role_key, options)
+        return cls(client.storage.from_(bucket))
+
+    async def save(self, user_id: uuid.UUID, image: Image) -> str:
+        key = object_key(user_id, image)
+        options: FileOptions = {
+            "content-type": image.media_type,
+            "cache-control": IMMUTABLE_SECONDS,
+            "upsert": "true",
+        }
+        try:
+            await run_in_threadpool(self._bucket.upload, key, image.content, options)
+        except (StorageException, httpx.HTTPError) as error:
+            logger.error("avatar upload to Supabase Storage failed: %s", error)
+            raise ServiceUnavailable(UNAVAILABLE) from error
+        return self._bucket.get_public_url(key)
+
+    async def remove(self, url: str) -> None:
+        key = _key_under(url, self._public_prefix)
+        if key is None:
+            return
+        try:
+            await run_in_threadpool(self._bucket.remove, [key])
+        except (StorageException, httpx.HTTPError) as error:
+            logger.warning("cannot remove an old avatar from Supabase Storage: %s", error)
+
+
+def build_avatar_store(settings: Settings) -> AvatarStore:
+    """Supabase Storage when the project URL and service role key are set, else local files."""
+    supabase = settings.supabase
+    if supabase.url and supabase.service_role_key:
+        key = supabase.service_role_key.get_secret_value()
+        return SupabaseAvatarStore.connect(supabase.url, key, supabase.avatars_bucket)
+    base_url = settings.app.public_url.rstrip("/") + LOCAL_AVATARS_PATH
+    return LocalAvatarStore(local_avatars_dir(settings), base_url)
+
+
+def local_avatars_dir(settings: Settings) -> Path:
+    return settings.app.media_dir.resolve() / "avatars"

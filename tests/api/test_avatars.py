@@ -1,0 +1,420 @@
+"""Avatars: sniffed from their bytes, stored in Supabase Storage (a stand-in on loopback here)
+or in the local media folder, which the API serves itself."""
+
+import asyncio
+import json
+import struct
+import threading
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from httpx import ASGITransport, AsyncClient, Response
+from pydantic import SecretStr
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import get_session
+from api.main import create_app
+from api.settings import Settings, SupabaseSettings
+from api.storage import MAX_AVATAR_BYTES
+from tests import conftest
+from tests.support import bearer, create_account, make_token
+
+AVATAR = "/api/v1/users/me/avatar"
+PUBLIC_URL = "http://quire.test"
+PROJECT_SECRET = "a-supabase-project-jwt-secret-for-the-avatar-tests"
+SERVICE_ROLE_KEY = "service-role-key-of-the-storage-stand-in"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png() -> bytes:
+    """A valid one-pixel grey PNG."""
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+        + _chunk(b"IEND", b"")
+    )
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+WEBP_DATA = b"VP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
+WEBP = b"RIFF" + struct.pack("<I", 4 + len(WEBP_DATA)) + b"WEBP" + WEBP_DATA
+GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00;"
+IMAGES = {"png": (png(), "image/png"), "jpeg": (JPEG, "image/jpeg"), "webp": (WEBP, "image/webp")}
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    content: bytes
+    content_type: str
+    upsert: str | None
+    authorization: str | None
+
+
+class StorageStandIn:
+    """A stand-in for Supabase Storage's object API, served over real HTTP on 127.0.0.1.
+
+    It answers uploads, deletes and public reads as Storage does, and records the uploads.
+    """
+
+    def __init__(self, bucket: str = "avatars") -> None:
+        self.bucket = bucket
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.uploads: list[Upload] = []
+        self.deleted: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> "StorageStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                stand_in.upload(self)
+
+            def do_DELETE(self) -> None:
+                stand_in.delete(self)
+
+            def do_GET(self) -> None:
+                stand_in.read(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Keep the test output quiet."""
+
+        return Handler
+
+    def upload(self, request: BaseHTTPRequestHandler) -> None:
+        """POST /storage/v1/object/{bucket}/{key}, a multipart form with the file."""
+        bucket, _, key = request.path.removeprefix("/storage/v1/object/").partition("/")
+        if refusal := self._refusal(request, bucket):
+            self._answer(request, 400, refusal)
+            return
+        form = _multipart(request)
+        file = next(part for part in form.iter_parts() if _field(part) == "file")
+        upsert = request.headers.get("x-upsert")
+        if key in self.objects and upsert != "true":
+            self._answer(request, 400, _error("409", "Duplicate", "The resource already exists"))
+            return
+        content = file.get_payload(decode=True)
+        assert isinstance(content, bytes)
+        authorization = request.headers.get("authorization")
+        self.uploads.append(Upload(key, content, file.get_content_type(), upsert, authorization))
+        self.objects[key] = (content, file.get_content_type())
+        self._answer(request, 200, {"Id": str(uuid.uuid4()), "Key": f"{bucket}/{key}"})
+
+    def delete(self, request: BaseHTTPRequestHandler) -> None:
+        """DELETE /storage/v1/object/{bucket} with {"prefixes": [keys]}."""
+        bucket = request.path.removeprefix("/storage/v1/object/")
+        if refusal := self._refusal(request, bucket):
+            self._answer(request, 400, refusal)
+            return
+        keys = json.loads(request.rfile.read(int(request.headers["content-length"])))["prefixes"]
+        removed = [key for key in keys if self.objects.pop(key, None) is not None]
+        self.deleted.extend(removed)
+        self._answer(request, 200, [{"name": key, "bucket_id": bucket} for key in removed])
+
+    def read(self, request: BaseHTTPRequestHandler) -> None:
+        """GET /storage/v1/object/public/{bucket}/{key}, as a public bucket serves it."""
+        key = request.path.removeprefix(f"/storage/v1/object/public/{self.bucket}/")
+        if key not in self.objects:
+            self._answer(request, 400, _error("404", "not_found", "Object not found"))
+            return
+        content, content_type = self.objects[key]
+        request.send_response(200)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(content)))
+        request.end_headers()
+        request.wfile.write(content)
+
+    def _refusal(self, request: BaseHTTPRequestHandler, bucket: str) -> dict[str, str] | None:
+        if request.headers.get("authorization") != f"Bearer {SERVICE_ROLE_KEY}":
+            return _error("403", "Unauthorized", "invalid signature")
+        if bucket != self.bucket:
+            return _error("404", "Bucket not found", "Bucket not found")
+        return None
+
+    @staticmethod
+    def _answer(request: BaseHTTPRequestHandler, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+
+def _error(status: str, error: str, message: str) -> dict[str, str]:
+    return {"statusCode": status, "error": error, "message": message}
+
+
+def _multipart(request: BaseHTTPRequestHandler) -> EmailMessage:
+    body = request.rfile.read(int(request.headers["content-length"]))
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    return BytesParser(EmailMessage, policy=HTTP).parsebytes(head + body)
+
+
+def _field(part: MIMEPart) -> str | None:
+    name = part.get_param("name", header="content-disposition")
+    return name if isinstance(name, str) else None
+
+
+@asynccontextmanager
+async def serve_app(settings: Settings, session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """The app built from `settings`, its session bound to the test's transaction."""
+    app = create_app(settings)
+
+    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.commit()
+        session.expunge_all()
+
+    app.dependency_overrides[get_session] = session_in_test_transaction
+    transport = ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=transport, base_url=PUBLIC_URL) as client,
+    ):
+        yield client
+
+
+def avatar_settings(database_url: str, media_dir: Path, supabase_url: str | None) -> Settings:
+    settings = conftest.test_settings(database_url)
+    app = settings.app.model_copy(update={"media_dir": media_dir, "public_url": PUBLIC_URL})
+    supabase = SupabaseSettings(
+        url=supabase_url,
+        jwt_secret=SecretStr(PROJECT_SECRET),
+        service_role_key=SecretStr(SERVICE_ROLE_KEY) if supabase_url else None,
+    )
+    return settings.model_copy(update={"app": app, "supabase": supabase})
+
+
+@pytest.fixture
+def media_dir(tmp_path: Path) -> Path:
+    return tmp_path / "media"
+
+
+@pytest.fixture
+async def local(
+    database_url: str, session: AsyncSession, media_dir: Path
+) -> AsyncIterator[AsyncClient]:
+    """The app with no Supabase project: avatars go to the local media folder."""
+    async with serve_app(avatar_settings(database_url, media_dir, None), session) as client:
+        yield client
+
+
+@pytest.fixture
+def storage() -> Iterator[StorageStandIn]:
+    with StorageStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+async def hosted(
+    database_url: str, session: AsyncSession, media_dir: Path, storage: StorageStandIn
+) -> AsyncIterator[AsyncClient]:
+    """The app with a Supabase project whose Storage is the stand-in."""
+    settings = avatar_settings(database_url, media_dir, storage.url)
+    async with serve_app(settings, session) as client:
+        yield client
+
+
+async def sign_up(
+    session: AsyncSession, issuer: str | None = None
+) -> tuple[uuid.UUID, dict[str, str]]:
+    email = f"avatar-{uuid.uuid4().hex[:8]}@example.com"
+    account_id = await create_account(session, email)
+    await session.flush()
+    claims = {"iss": f"{issuer}/auth/v1"} if issuer else {}
+    return account_id, bearer(make_token(account_id, email, secret=PROJECT_SECRET, **claims))
+
+
+async def put_avatar(
+    client: AsyncClient,
+    headers: dict[str, str],
+    content: bytes,
+    *,
+    filename: str = "me.png",
+    declared: str = "image/png",
+) -> Response:
+    return await client.put(AVATAR, files={"file": (filename, content, declared)}, headers=headers)
+
+
+def assert_problem(response: Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize("kind", IMAGES.keys())
+async def test_local_avatar_is_stored_and_served(
+    local: AsyncClient, session: AsyncSession, media_dir: Path, kind: str
+) -> None:
+    content, media_type = IMAGES[kind]
+    user_id, headers = await sign_up(session)
+    # The declared type is ignored: the bytes decide.
+    response = await put_avatar(local, headers, content, declared="application/octet-stream")
+    assert response.status_code == 200, response.text
+    url = response.json()["avatar_url"]
+    assert url.startswith(f"{PUBLIC_URL}/media/avatars/{user_id}/")
+    stored = media_dir / "avatars" / url.removeprefix(f"{PUBLIC_URL}/media/avatars/")
+    assert stored.read_bytes() == content
+    served = await local.get(url)
+    assert served.status_code == 200
+    assert served.content == content
+    assert served.headers["content-type"] == media_type
+    me = await local.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"]["avatar_url"] == url
+
+
+async def test_a_new_local_avatar_replaces_the_old_file(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await sign_up(session)
+    first = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    second = (await put_avatar(local, headers, JPEG, filename="me.jpg")).json()["avatar_url"]
+    assert first != second
+    assert (await local.get(second)).status_code == 200
+    assert_problem(await local.get(first), 404)
+
+
+async def test_an_avatar_of_exactly_the_limit_is_accepted(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await sign_up(session)
+    content = png().ljust(MAX_AVATAR_BYTES, b"\x00")
+    response = await put_avatar(local, headers, content)
+    assert response.status_code == 200, response.text
+    assert (await local.get(response.json()["avatar_url"])).content == content
+
+
+async def test_supabase_avatar_goes_to_the_storage_bucket(
+    hosted: AsyncClient, session: AsyncSession, storage: StorageStandIn, media_dir: Path
+) -> None:
+    user_id, headers = await sign_up(session, issuer=storage.url)
+    response = await put_avatar(hosted, headers, WEBP, declared="image/png")
+    assert response.status_code == 200, response.text
+    [upload] = storage.uploads
+    assert upload.key.startswith(f"{user_id}/")
+    assert upload.key.endswith(".webp")
+    assert upload.content == WEBP
+    assert upload.content_type == "image/webp"
+    assert upload.upsert == "true"
+    assert upload.authorization == f"Bearer {SERVICE_ROLE_KEY}"
+    url = response.json()["avatar_url"]
+    assert url == f"{storage.url}/storage/v1/object/public/avatars/{upload.key}"
+    async with httpx.AsyncClient() as public:
+        served = await public.get(url)
+    assert served.content == WEBP
+    assert served.headers["content-type"] == "image/webp"
+    assert not await asyncio.to_thread(media_dir.exists), "nothing is written locally"
+
+
+async def test_a_new_supabase_avatar_removes_the_old_object(
+    hosted: AsyncClient, session: AsyncSession, storage: StorageStandIn
+) -> None:
+    _, headers = await sign_up(session, issuer=storage.url)
+    assert (await put_avatar(hosted, headers, png())).status_code == 200
+    assert (await put_avatar(hosted, headers, JPEG)).status_code == 200
+    first, second = (upload.key for upload in storage.uploads)
+    assert storage.deleted == [first]
+    assert list(storage.objects) == [second]
+
+
+async def test_a_storage_failure_is_a_503_and_keeps_the_profile(
+    database_url: str, session: AsyncSession, media_dir: Path, storage: StorageStandIn
+) -> None:
+    storage.bucket = "some-other-bucket"
+    settings = avatar_settings(database_url, media_dir, storage.url)
+    async with serve_app(settings, session) as client:
+        _, headers = await sign_up(session, issuer=storage.url)
+        assert_problem(await put_avatar(client, headers, png()), 503)
+        me = await client.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "declared"),
+    [
+        (GIF, "me.gif", "image/gif"),
+        (b"just some text\n", "me.png", "image/png"),
+        (b"", "me.png", "image/png"),
+    ],
+    ids=["gif", "text named .png", "empty"],
+)
+async def test_anything_but_png_jpeg_webp_is_415(
+    local: AsyncClient, session: AsyncSession, content: bytes, filename: str, declared: str
+) -> None:
+    _, headers = await sign_up(session)
+    response = await put_avatar(local, headers, content, filename=filename, declared=declared)
+    assert_problem(response, 415)
+
+
+async def test_an_image_over_2_mb_is_413(local: AsyncClient, session: AsyncSession) -> None:
+    _, headers = await sign_up(session)
+    content = png().ljust(MAX_AVATAR_BYTES + 1, b"\x00")
+    response = await put_avatar(local, headers, content)
+    assert_problem(response, 413)
+    assert response.json()["detail"] == f"An avatar may be at most {MAX_AVATAR_BYTES} bytes."
+
+
+async def test_a_body_over_the_upload_cap_is_413(local: AsyncClient, session: AsyncSession) -> None:
+    _, headers = await sign_up(session)
+    response = await put_avatar(local, headers, png() + bytes(3 * 1024 * 1024))
+    assert_problem(response, 413)
+    assert response.json()["detail"].startswith("The request body is larger than")
+
+
+async def test_the_larger_cap_is_for_the_avatar_route_only(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await sign_up(session)
+    body = {"title": "Big", "content": "x" * (1024 * 1024 + 1)}
+    assert_problem(await local.post("/api/v1/posts", json=body, headers=headers), 413)
+
+
+async def test_anonymous_upload_is_401(local: AsyncClient) -> None:
+    response = await put_avatar(local, {}, png())
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"{uuid.uuid4()}/{'0' * 32}.png", "not-a-uuid/x.png", f"{uuid.uuid4()}/..%2F..%2Fsecret.png"],
+    ids=["missing", "bad user id", "traversal"],
+)
+async def test_local_media_serves_only_stored_avatars(local: AsyncClient, path: str) -> None:
+    response = await local.get(f"/media/avatars/{path}")
+    assert response.status_code in {404, 422}
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,281 @@
+"""`make doctor`: its database checks against the test database (and fresh ones), its HTTP
+checks against a loopback stand-in of a Supabase project's Auth JWKS and Storage API."""
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from pydantic import SecretStr
+
+from api import doctor
+from api.settings import DatabaseSettings, Settings, SupabaseSettings
+from db import migrate
+from db.embedded import free_port
+from tests.support import recreate_database
+
+PROJECT_SECRET = "a-legacy-project-jwt-secret-of-at-least-32-characters"
+SERVICE_ROLE_KEY = "service-role-key-of-the-project-stand-in"
+
+
+class SupabaseProjectStandIn:
+    """A stand-in for a Supabase project's HTTP services, over real HTTP on 127.0.0.1: the
+    Auth JWKS and Storage's bucket lookup. Tests set `keys` and `buckets` to what it serves."""
+
+    def __init__(self) -> None:
+        self.keys: list[dict[str, Any]] = []
+        self.buckets: dict[str, bool] = {}
+        self.jwks_status = 200
+        self.storage_headers: dict[str, str] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "SupabaseProjectStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, path: str, headers: dict[str, str]) -> tuple[int, object]:
+        if path == "/auth/v1/.well-known/jwks.json":
+            return self.jwks_status, {"keys": self.keys}
+        bucket = path.removeprefix("/storage/v1/bucket/")
+        self.storage_headers = headers
+        if bucket in self.buckets:
+            return 200, bucket_json(bucket, public=self.buckets[bucket])
+        return 400, {"statusCode": "404", "error": "Bucket not found", "message": "not found"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                status, body = stand_in.answer(self.path, headers)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def bucket_json(name: str, *, public: bool) -> dict[str, object]:
+    return {
+        "id": name, "name": name, "owner": "", "public": public,
+        "created_at": "2026-11-23T03:00:00Z", "updated_at": "2026-11-23T03:00:00Z",
+        "file_size_limit": 2097152, "allowed_mime_types": ["image/png"],
+    }  # fmt: skip
+
+
+def es256_jwk(kid: str) -> dict[str, Any]:
+    public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return {**ECAlgorithm.to_jwk(public_key, as_dict=True), "kid": kid, "alg": "ES256",
+            "use": "sig"}  # fmt: skip
+
+
+@pytest.fixture
+def project() -> Iterator[SupabaseProjectStandIn]:
+    with SupabaseProjectStandIn() as stand_in:
+        yield stand_in
+
+
+def settings_for(
+    database_url: str | None = None,
+    *,
+    supabase_url: str | None = None,
+    secret: str | None = None,
+    service_role_key: str | None = None,
+    **database: Any,
+) -> Settings:
+    supabase: dict[str, Any] = {"url": supabase_url}
+    if secret is not None:
+        supabase["jwt_secret"] = SecretStr(secret)
+    if service_role_key is not None:
+        supabase["service_role_key"] = SecretStr(service_role_key)
+    return Settings(
+        database=DatabaseSettings(url=database_url, **database),
+        supabase=SupabaseSettings(**supabase),
+    )
+
+
+@pytest.fixture(scope="module")
+async def behind_url(direct_url: str) -> str:
+    """A database one migration behind head: no RLS yet."""
+    url = await recreate_database(direct_url, "quire_doctor_behind")
+    await asyncio.to_thread(migrate.upgrade, url, "0001")
+    return url
+
+
+# --- database checks ---------------------------------------------------------------------
+
+
+async def test_a_migrated_database_passes(database_url: str) -> None:
+    settings = settings_for(database_url)
+    database = await doctor.check_database(settings)
+    assert database.status == "ok"
+    assert "session mode" in database.detail
+    assert (await doctor.check_migrations(settings)).status == "ok"
+    rls = await doctor.check_rls(settings)
+    assert rls.status == "ok"
+    assert "all 6 tables" in rls.detail
+
+
+async def test_the_transaction_pooler_needs_a_direct_url_for_migrations(
+    database_url: str,
+) -> None:
+    pooled = await doctor.check_database(settings_for(database_url, pool_mode="transaction"))
+    assert pooled.status == "warn"
+    assert "transaction pooler" in pooled.detail
+    assert "DATABASE_DIRECT_URL" in pooled.detail
+    with_direct = settings_for(database_url, pool_mode="transaction", direct_url=database_url)
+    assert (await doctor.check_database(with_direct)).status == "ok"
+    assert (await doctor.check_migrations(with_direct)).status == "ok"
+
+
+async def test_a_direct_url_on_the_transaction_pooler_fails(database_url: str) -> None:
+    pooler = "postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres"
+    outcome = await doctor.check_migrations(settings_for(database_url, direct_url=pooler))
+    assert outcome.status == "fail"
+    assert "port 6543" in outcome.detail
+
+
+async def test_a_database_behind_head_fails_migrations_and_rls(behind_url: str) -> None:
+    settings = settings_for(behind_url)
+    migrations = await doctor.check_migrations(settings)
+    assert migrations.status == "fail"
+    assert "at 0001, head is 0002" in migrations.detail
+    rls = await doctor.check_rls(settings)
+    assert rls.status == "fail"
+    assert "posts" in rls.detail
+    assert "users" in rls.detail
+
+
+async def test_an_empty_database_has_no_migrations(direct_url: str) -> None:
+    url = await recreate_database(direct_url, "quire_doctor_empty")
+    outcome = await doctor.check_migrations(settings_for(url))
+    assert outcome == doctor.Outcome("fail", "no migrations applied: run `make migrate`")
+
+
+async def test_an_unreachable_database_fails_without_a_traceback(capsys: Any) -> None:
+    settings = settings_for(f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/quire")
+    assert await doctor.diagnose(settings) == 1
+    output = capsys.readouterr().out
+    assert "database    fail:" in output
+    assert "secret-pw" not in output
+
+
+async def test_database_checks_skip_without_database_url() -> None:
+    for check in (doctor.check_database, doctor.check_migrations, doctor.check_rls):
+        outcome = await check(settings_for())
+        assert outcome.status == "skipped"
+        assert outcome.detail.startswith("DATABASE_URL not set")
+
+
+# --- auth keys --------------------------------------------------------------------------
+
+
+async def test_jwks_with_an_es256_key_passes(project: SupabaseProjectStandIn) -> None:
+    project.keys = [es256_jwk("key-1")]
+    outcome = await doctor.check_auth_keys(settings_for(supabase_url=project.url))
+    assert outcome == doctor.Outcome("ok", "JWKS: 1 signing key(s) (ES256)")
+
+
+async def test_a_legacy_project_verifies_with_its_secret(project: SupabaseProjectStandIn) -> None:
+    settings = settings_for(supabase_url=project.url, secret=PROJECT_SECRET)
+    outcome = await doctor.check_auth_keys(settings)
+    assert outcome.status == "ok"
+    assert "HS256" in outcome.detail
+    project.jwks_status = 503
+    assert (await doctor.check_auth_keys(settings)).status == "warn"
+
+
+async def test_no_usable_key_fails(project: SupabaseProjectStandIn) -> None:
+    settings = settings_for(supabase_url=project.url)
+    assert (await doctor.check_auth_keys(settings)).status == "fail"
+    project.jwks_status = 503
+    outcome = await doctor.check_auth_keys(settings)
+    assert outcome.status == "fail"
+    assert "JWKS unusable" in outcome.detail
+
+
+async def test_auth_keys_without_supabase_url() -> None:
+    skipped = await doctor.check_auth_keys(settings_for())
+    assert skipped.status == "skipped"
+    assert skipped.detail.startswith("SUPABASE_URL not set")
+    assert (await doctor.check_auth_keys(settings_for(secret=PROJECT_SECRET))).status == "ok"
+
+
+# --- storage ----------------------------------------------------------------------------
+
+
+async def test_a_public_avatars_bucket_passes(project: SupabaseProjectStandIn) -> None:
+    project.buckets = {"avatars": True}
+    settings = settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
+    outcome = await doctor.check_storage(settings)
+    assert outcome == doctor.Outcome("ok", "bucket 'avatars' is present and public")
+    assert project.storage_headers["apikey"] == SERVICE_ROLE_KEY
+
+
+async def test_a_private_bucket_warns_and_a_missing_one_fails(
+    project: SupabaseProjectStandIn,
+) -> None:
+    settings = settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
+    project.buckets = {"avatars": False}
+    assert (await doctor.check_storage(settings)).status == "warn"
+    project.buckets = {}
+    missing = await doctor.check_storage(settings)
+    assert missing.status == "fail"
+    assert "no bucket 'avatars'" in missing.detail
+
+
+async def test_storage_is_skipped_without_its_configuration(
+    project: SupabaseProjectStandIn,
+) -> None:
+    no_url = await doctor.check_storage(settings_for())
+    assert no_url.status == "skipped"
+    assert no_url.detail.startswith("SUPABASE_URL not set")
+    no_key = await doctor.check_storage(settings_for(supabase_url=project.url))
+    assert no_key.status == "skipped"
+    assert no_key.detail.startswith("SUPABASE_SERVICE_ROLE_KEY not set")
+
+
+# --- the whole run ------------------------------------------------------------------------
+
+
+async def test_a_ready_project_exits_zero(
+    database_url: str, project: SupabaseProjectStandIn, capsys: Any
+) -> None:
+    project.keys = [es256_jwk("key-1")]
+    project.buckets = {"avatars": True}
+    settings = settings_for(
+        database_url, supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY
+    )
+    assert await doctor.diagnose(settings) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "database", "migrations", "rls", "auth", "storage",
+    ]  # fmt: skip
+    assert all(" ok: " in line for line in lines)
+    assert SERVICE_ROLE_KEY not in "\n".join(lines)
+
+
+async def test_skipped_checks_say_why(capsys: Any) -> None:
+    assert await doctor.diagnose(settings_for()) == 0
+    assert "storage     skipped (SUPABASE_URL not set" in capsys.readouterr().out

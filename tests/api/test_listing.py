@@ -1,0 +1,205 @@
+"""Listing, filtering, searching and paging published posts; tag and author rankings."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.api.factories import POSTS, create_post
+from tests.conftest import Accounts
+
+
+async def slugs(client: AsyncClient, query: str = "", **params: Any) -> list[str]:
+    response = await client.get(f"{POSTS}{query}", params=params or None)
+    assert response.status_code == 200, response.text
+    return [post["slug"] for post in response.json()["items"]]
+
+
+async def walk(client: AsyncClient, limit: int = 2, **filters: Any) -> list[str]:
+    """Follow next_cursor to the end; return every slug seen, in order."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **filters}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get(POSTS, params=params)).json()
+        seen += [post["slug"] for post in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+async def test_lists_published_posts_newest_first(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    for title in ("First", "Second", "Third"):
+        await create_post(client, headers, title)
+    await create_post(client, headers, "Draft", published=False)
+    assert await slugs(client) == ["third", "second", "first"]
+    page = (await client.get(POSTS)).json()
+    assert page["next_cursor"] is None
+    assert page["items"][0]["author"]["name"]
+
+
+async def test_tag_filter_requires_every_tag(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Both", tags=["Python", "SQL"])
+    await create_post(client, headers, "Only python", tags=["Python"])
+    await create_post(client, headers, "Only sql", tags=["SQL"])
+    assert await slugs(client, "?tag=python") == ["only-python", "both"]
+    assert await slugs(client, "?tag=python&tag=sql") == ["both"]
+    assert await slugs(client, "?tag=nothing") == []
+
+
+async def test_author_filter(client: AsyncClient, accounts: Accounts) -> None:
+    alice, alice_headers = await accounts.new()
+    _, bob_headers = await accounts.new()
+    await create_post(client, alice_headers, "By Alice")
+    await create_post(client, bob_headers, "By Bob")
+    assert await slugs(client, author=str(alice)) == ["by-alice"]
+
+
+async def test_full_text_search(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Indexes in PostgreSQL", content="B-trees and GIN indexes")
+    await create_post(client, headers, "Cooking", content="A recipe for bread")
+    assert await slugs(client, q="index") == ["indexes-in-postgresql"]
+    assert await slugs(client, q="bread OR gin") == ["cooking", "indexes-in-postgresql"]
+    assert await slugs(client, q='"recipe for bread" -postgres') == ["cooking"]
+    assert await slugs(client, q="'; DROP TABLE posts; --") == []
+
+
+async def test_following_cursors_visits_every_post_exactly_once(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    expected = [(await create_post(client, headers, f"Post {n}"))["slug"] for n in range(7)]
+    assert await walk(client) == list(reversed(expected))
+
+
+async def test_posts_published_while_paging_are_neither_repeated_nor_skipped(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    before = [(await create_post(client, headers, f"Old {n}"))["slug"] for n in range(5)]
+    first = (await client.get(POSTS, params={"limit": 2})).json()
+    await create_post(client, headers, "Fresh")
+    rest = await walk_from(client, first["next_cursor"])
+    seen = [p["slug"] for p in first["items"]] + rest
+    assert seen == list(reversed(before))
+
+
+async def walk_from(client: AsyncClient, cursor: str) -> list[str]:
+    seen: list[str] = []
+    while cursor:
+        page = (await client.get(POSTS, params={"limit": 2, "cursor": cursor})).json()
+        seen += [post["slug"] for post in page["items"]]
+        cursor = page["next_cursor"]
+    return seen
+
+
+async def test_filters_and_cursors_combine(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    tagged = [(await create_post(client, headers, f"T{n}", tags=["t"]))["slug"] for n in range(5)]
+    await create_post(client, headers, "Untagged")
+    assert await walk(client, tag="t") == list(reversed(tagged))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "", "eyJhIjoxfQ", "A" * 600],
+)
+async def test_tampered_cursors_are_422(client: AsyncClient, cursor: str) -> None:
+    response = await client.get(POSTS, params={"cursor": cursor})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_cursor_edited_by_one_character_is_422(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    for n in range(3):
+        await create_post(client, headers, f"P{n}")
+    cursor = (await client.get(POSTS, params={"limit": 1})).json()["next_cursor"]
+    flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    assert (await client.get(POSTS, params={"cursor": flipped})).status_code == 422
+    my_posts = await client.get(
+        "/api/v1/users/me/posts", params={"cursor": cursor}, headers=headers
+    )
+    assert my_posts.status_code == 422
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "99999999999999999999"])
+async def test_limit_out_of_range_is_422(client: AsyncClient, limit: str) -> None:
+    response = await client.get(POSTS, params={"limit": limit})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "limit"
+
+
+async def test_page_size_does_not_change_the_number_of_statements(
+    client: AsyncClient, accounts: Accounts, count_statements: Callable[[], list[str]]
+) -> None:
+    _, headers = await accounts.new()
+    for n in range(12):
+        await create_post(client, headers, f"Post {n}", tags=[f"tag{n % 4}", "common"])
+    counts = {}
+    for limit in (1, 100):
+        count_statements().clear()
+        response = await client.get(POSTS, params={"limit": limit})
+        assert response.status_code == 200
+        counts[limit] = [s.split()[0] for s in count_statements() if "SAVEPOINT" not in s]
+    assert counts[1] == counts[100]
+    # The page, then its authors and its tags, each in one query.
+    assert counts[100] == ["SELECT", "SELECT", "SELECT"]
+
+
+async def test_my_posts_include_drafts_and_filter_by_state(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    _, other = await accounts.new()
+    await create_post(client, headers, "Mine published")
+    await create_post(client, headers, "Mine draft", published=False)
+    await create_post(client, other, "Not mine")
+    url = "/api/v1/users/me/posts"
+
+    async def mine(**params: Any) -> list[str]:
+        response = await client.get(url, params=params, headers=headers)
+        return [p["slug"] for p in response.json()["items"]]
+
+    assert await mine() == ["mine-draft", "mine-published"]
+    assert await mine(published="true") == ["mine-published"]
+    assert await mine(published="false") == ["mine-draft"]
+    assert (await client.get(url)).status_code == 401
+
+
+async def test_tags_are_ranked_by_published_use(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    await create_post(client, headers, "A", tags=["popular", "beta"])
+    await create_post(client, headers, "B", tags=["popular", "alpha"])
+    await create_post(client, headers, "C", tags=["popular"])
+    await create_post(client, headers, "Draft", tags=["alpha", "alpha2", "secret"], published=False)
+    response = await client.get("/api/v1/tags")
+    assert response.json() == [
+        {"name": "popular", "slug": "popular", "post_count": 3},
+        {"name": "alpha", "slug": "alpha", "post_count": 1},
+        {"name": "beta", "slug": "beta", "post_count": 1},
+    ]
+    limited = await client.get("/api/v1/tags", params={"limit": 1})
+    assert [t["name"] for t in limited.json()] == ["popular"]
+
+
+async def test_top_authors(client: AsyncClient, accounts: Accounts) -> None:
+    prolific, p_headers = await accounts.new("prolific@example.com")
+    casual, c_headers = await accounts.new("casual@example.com")
+    for n in range(3):
+        await create_post(client, p_headers, f"P{n}")
+    await create_post(client, c_headers, "C")
+    await create_post(client, c_headers, "C draft", published=False)
+    response = await client.get("/api/v1/authors/top")
+    assert response.json() == [
+        {"id": str(prolific), "name": "prolific", "post_count": 3},
+        {"id": str(casual), "name": "casual", "post_count": 1},
+    ]

@@ -1,0 +1,87 @@
+"""The OpenAPI document describes every route, its parameters, bodies and errors."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+EXPECTED_OPERATIONS = {
+    ("get", "/health"),
+    ("get", "/api/v1/users/me"),
+    ("patch", "/api/v1/users/me"),
+    ("put", "/api/v1/users/me/profile"),
+    ("get", "/api/v1/users/me/posts"),
+    ("get", "/api/v1/users/{user_id}"),
+    ("post", "/api/v1/posts"),
+    ("get", "/api/v1/posts"),
+    ("get", "/api/v1/posts/{slug}"),
+    ("patch", "/api/v1/posts/{slug}"),
+    ("delete", "/api/v1/posts/{slug}"),
+    ("get", "/api/v1/tags"),
+    ("get", "/api/v1/authors/top"),
+    ("get", "/api/v1/admin/users"),
+    ("patch", "/api/v1/admin/users/{user_id}"),
+    ("post", "/api/v1/admin/users/deactivate-inactive"),
+}
+AUTHENTICATED = {op for op in EXPECTED_OPERATIONS if "/me" in op[1] or "/admin" in op[1]} | {
+    ("post", "/api/v1/posts"),
+    ("patch", "/api/v1/posts/{slug}"),
+    ("delete", "/api/v1/posts/{slug}"),
+}
+
+
+def operations(app: FastAPI) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+async def test_every_route_is_documented(app: FastAPI) -> None:
+    documented = operations(app)
+    assert EXPECTED_OPERATIONS <= documented.keys()
+    for key, operation in documented.items():
+        assert operation.get("summary"), key
+        assert operation.get("description"), key
+        success = [code for code in operation["responses"] if code.startswith("2")]
+        assert success, key
+
+
+async def test_errors_are_documented_as_problems(app: FastAPI) -> None:
+    for key, operation in operations(app).items():
+        if key == ("get", "/health"):
+            continue
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                assert "application/problem+json" in response["content"], (key, code)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (key, code)
+        assert "422" in operation["responses"], key
+
+
+async def test_authenticated_routes_declare_401_and_the_bearer_scheme(app: FastAPI) -> None:
+    documented = operations(app)
+    for key in AUTHENTICATED:
+        assert "401" in documented[key]["responses"], key
+        assert documented[key].get("security") == [{"HTTPBearer": []}], key
+
+
+async def test_post_schema_names_every_field(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    assert set(schemas["PostPublic"]["properties"]) == {
+        "id", "slug", "title", "content", "published", "published_at",
+        "created_at", "updated_at", "author", "tags",
+    }  # fmt: skip
+    assert set(schemas["PostsPage"]["required"]) == {"items", "next_cursor"}
+    assert "email" not in schemas["UserPublic"]["properties"]
+
+
+async def test_created_post_has_201_and_delete_204(app: FastAPI) -> None:
+    documented = operations(app)
+    assert "201" in documented[("post", "/api/v1/posts")]["responses"]
+    assert "204" in documented[("delete", "/api/v1/posts/{slug}")]["responses"]
+    limit = next(
+        p for p in documented[("get", "/api/v1/posts")]["parameters"] if p["name"] == "limit"
+    )
+    assert limit["schema"]["maximum"] == 100
+    assert limit["schema"]["minimum"] == 1

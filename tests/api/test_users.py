@@ -1,0 +1,166 @@
+"""Signing in with a token, the caller's own view, profiles and public user pages."""
+
+import uuid
+
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import Accounts
+from tests.support import bearer, make_token
+
+ME = "/api/v1/users/me"
+
+
+async def test_first_request_creates_the_user_from_the_token(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new("grace.hopper@example.com")
+    response = await client.get(ME, headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(user_id)
+    assert body["email"] == "grace.hopper@example.com"
+    assert body["name"] == "grace.hopper"
+    assert body["role"] == "user"
+    assert body["is_active"] is True
+    assert body["profile"] is None
+    assert {"created_at", "updated_at"} <= body.keys()
+
+
+async def test_a_new_email_in_the_token_is_kept_in_sync(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new("old@example.com")
+    await client.get(ME, headers=headers)
+    response = await client.get(ME, headers=bearer(make_token(user_id, "new@example.com")))
+    assert response.json()["email"] == "new@example.com"
+
+
+async def test_last_seen_is_stamped(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    seen = await session.exec(  # type: ignore[call-overload]
+        text("SELECT last_seen_at FROM users WHERE id = :id").bindparams(id=user_id)
+    )
+    assert seen.scalar() is not None
+
+
+async def test_missing_malformed_expired_and_forged_tokens_are_401(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    user_id, _ = await accounts.new("someone@example.com")
+    cases = {
+        "missing": {},
+        "not a bearer": {"Authorization": "Basic abc"},
+        "malformed": bearer("not-a-jwt"),
+        "expired": bearer(make_token(user_id, "someone@example.com", expires_in=-3600)),
+        "wrong secret": bearer(make_token(user_id, "someone@example.com", secret="x" * 40)),
+    }
+    for case, headers in cases.items():
+        response = await client.get(ME, headers=headers)
+        assert response.status_code == 401, case
+        assert response.headers["www-authenticate"] == "Bearer", case
+        assert response.headers["content-type"] == "application/problem+json", case
+
+
+async def test_a_deleted_account_is_401(client: AsyncClient) -> None:
+    response = await client.get(ME, headers=bearer(make_token(uuid.uuid4(), "ghost@example.com")))
+    assert response.status_code == 401
+    assert "no longer exists" in response.json()["detail"]
+
+
+async def test_an_email_used_by_another_user_is_409(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, first = await accounts.new("taken@example.com")
+    assert (await client.get(ME, headers=first)).status_code == 200
+    other_id, _ = await accounts.new("other@example.com")
+    response = await client.get(ME, headers=bearer(make_token(other_id, "TAKEN@example.com")))
+    assert response.status_code == 409
+    assert response.json()["status"] == 409
+
+
+async def test_a_deactivated_user_is_403(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET is_active = false WHERE id = :id").bindparams(id=user_id)
+    )
+    assert (await client.get(ME, headers=headers)).status_code == 403
+
+
+async def test_rename(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    response = await client.patch(ME, json={"name": "  Ada Lovelace  "}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["name"] == "Ada Lovelace"
+    assert (await client.get(ME, headers=headers)).json()["name"] == "Ada Lovelace"
+
+
+async def test_rename_refuses_blank_and_long_names(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    for name in ["", "   ", "x" * 101]:
+        response = await client.patch(ME, json={"name": name}, headers=headers)
+        assert response.status_code == 422, name
+        assert response.json()["errors"][0]["field"] == "name"
+
+
+async def test_profile_upsert_creates_then_updates(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    created = await client.put(f"{ME}/profile", json={"bio": "Hello"}, headers=headers)
+    assert created.status_code == 200
+    assert created.json() == {"bio": "Hello", "avatar_url": None}
+    updated = await client.put(
+        f"{ME}/profile", json={"avatar_url": "https://cdn.example.com/a.png"}, headers=headers
+    )
+    assert updated.json() == {"bio": "Hello", "avatar_url": "https://cdn.example.com/a.png"}
+    cleared = await client.put(f"{ME}/profile", json={"bio": None}, headers=headers)
+    assert cleared.json()["bio"] is None
+    me = (await client.get(ME, headers=headers)).json()
+    assert me["profile"] == {"bio": None, "avatar_url": "https://cdn.example.com/a.png"}
+
+
+async def test_profile_refuses_bad_values(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    for body in [{"bio": "x" * 501}, {"avatar_url": "javascript:alert(1)"}, {"unknown": 1}]:
+        response = await client.put(f"{ME}/profile", json=body, headers=headers)
+        assert response.status_code == 422, body
+
+
+async def test_public_user_page_never_shows_the_email(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new("private@example.com")
+    await client.put(f"{ME}/profile", json={"bio": "Writer"}, headers=headers)
+    response = await client.get(f"/api/v1/users/{user_id}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(user_id),
+        "name": "private",
+        "profile": {"bio": "Writer", "avatar_url": None},
+    }
+    assert "private@example.com" not in response.text
+
+
+async def test_unknown_and_malformed_user_ids(client: AsyncClient) -> None:
+    assert (await client.get(f"/api/v1/users/{uuid.uuid4()}")).status_code == 404
+    malformed = await client.get("/api/v1/users/not-a-uuid")
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"] == "user_id"
+
+
+async def test_sign_in_is_one_statement_for_a_known_user(
+    client: AsyncClient, accounts: Accounts, count_statements: object
+) -> None:
+    _, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    statements = count_statements()  # type: ignore[operator]
+    statements.clear()
+    await client.get(ME, headers=headers)
+    assert len([s for s in statements if "FROM users" in s]) == 1
+    assert not any(s.lstrip().upper().startswith("INSERT") for s in statements)

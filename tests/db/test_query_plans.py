@@ -1,0 +1,162 @@
+"""Every list the API serves is answered from an index, on tens of thousands of rows.
+
+The statements explained are the very ones the repositories ran, captured from the engine.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db import migrate
+from db.engine import create_engine, create_sessionmaker
+from db.repositories import posts
+from db.repositories.pages import Keyset
+from db.repositories.posts import PostFilter
+from tests.support import recreate_database
+
+Explain = Callable[[Callable[[AsyncSession], Awaitable[object]]], Awaitable[str]]
+
+POSTS = 20000
+AUTHORS = 2000
+TAGS = 500
+
+SEED = [
+    f"""INSERT INTO auth.users (id, email)
+        SELECT gen_random_uuid(), 'author' || n || '@example.com' FROM generate_series(1, {AUTHORS}) n""",
+    """INSERT INTO users (id, email, name) SELECT id, email, split_part(email, '@', 1) FROM auth.users
+        ON CONFLICT DO NOTHING""",
+    f"""INSERT INTO tags (name, slug) SELECT 'tag ' || n, 'tag-' || n FROM generate_series(1, {TAGS}) n""",
+    f"""INSERT INTO posts (author_id, title, content, slug, is_published, published_at, created_at)
+        SELECT (SELECT array_agg(id) FROM users)[1 + n % {AUTHORS}],
+               'Post number ' || n, 'Words about postgres and python, entry ' || n
+                 || CASE WHEN n % 1000 = 0 THEN ' zeppelin' ELSE '' END,
+               'post-' || n, n % 10 <> 0,
+               CASE WHEN n % 10 <> 0 THEN now() - n * interval '1 minute' END,
+               now() - n * interval '1 minute'
+        FROM generate_series(1, {POSTS}) n""",
+    f"""INSERT INTO post_tags (post_id, tag_id)
+        SELECT p.id, t.id FROM posts p JOIN tags t
+          ON t.slug IN ('tag-' || (1 + abs(hashtext(p.slug)) % {TAGS}),
+                        'tag-' || (1 + abs(hashtext(p.slug || 'x')) % {TAGS}))
+        ON CONFLICT DO NOTHING""",
+    "ANALYZE",
+]
+
+
+@pytest.fixture(scope="module")
+async def plans_engine(direct_url: str) -> AsyncIterator[AsyncEngine]:
+    """A database of its own, seeded and analysed once for every test here."""
+    url = await recreate_database(direct_url, "quire_plans")
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        for statement in SEED:
+            await connection.execute(text(statement))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def explained(
+    plans_engine: AsyncEngine,
+) -> AsyncIterator[Callable[[Callable[[AsyncSession], Awaitable[object]]], Awaitable[str]]]:
+    """Run a repository call, then EXPLAIN the first statement it ran on `posts`."""
+    captured: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        captured.append((statement, parameters))
+
+    async def explain(call: Callable[[AsyncSession], Awaitable[object]]) -> str:
+        async with create_sessionmaker(plans_engine)() as session:
+            event.listen(plans_engine.sync_engine, "before_cursor_execute", record)
+            try:
+                await call(session)
+            finally:
+                event.remove(plans_engine.sync_engine, "before_cursor_execute", record)
+            statement, parameters = next(
+                (sql, params) for sql, params in captured if "FROM posts" in sql
+            )
+            connection = await session.connection()
+            plan = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+            return "\n".join(row[0] for row in plan)
+
+    yield explain
+
+
+async def any_author(engine: AsyncEngine) -> uuid.UUID:
+    async with engine.connect() as connection:
+        return uuid.UUID(
+            str((await connection.execute(text("SELECT id FROM users LIMIT 1"))).scalar())
+        )
+
+
+NO_SEQ_SCAN = ("Seq Scan on posts", "Seq Scan on post_tags")
+
+
+@pytest.mark.parametrize(
+    ("filters", "limit", "index"),
+    [
+        (PostFilter(), 20, "ix_posts_published_at_published"),
+        (PostFilter(), 100, "ix_posts_published_at_published"),
+        (PostFilter(tags=["tag-7"]), 20, "post_tags"),
+        (PostFilter(tags=["tag-7", "tag-8"]), 20, "post_tags"),
+        (PostFilter(query="zeppelin"), 20, "ix_posts_search"),
+    ],
+)
+async def test_published_lists_use_an_index(
+    explained: Explain, filters: PostFilter, limit: int, index: str
+) -> None:
+    plan = await explained(lambda session: posts.published(session, filters, limit, None))
+    assert index in plan, plan
+    assert not any(scan in plan for scan in NO_SEQ_SCAN), plan
+
+
+async def test_next_pages_use_the_same_index(explained: Explain) -> None:
+    after = Keyset(datetime.now(UTC) - timedelta(days=3), uuid.uuid4())
+    plan = await explained(lambda session: posts.published(session, PostFilter(), 20, after))
+    assert "ix_posts_published_at_published" in plan, plan
+
+
+async def test_author_filter_uses_the_author_index(
+    explained: Explain, plans_engine: AsyncEngine
+) -> None:
+    filters = PostFilter(author_id=await any_author(plans_engine))
+    plan = await explained(lambda session: posts.published(session, filters, 20, None))
+    assert "ix_posts_author_id_published_at_published" in plan, plan
+
+
+async def test_my_posts_use_the_author_created_index(
+    explained: Explain, plans_engine: AsyncEngine
+) -> None:
+    author = await any_author(plans_engine)
+    plan = await explained(lambda session: posts.by_author(session, author, None, 20, None))
+    assert "ix_posts_author_id_created_at" in plan, plan
+
+
+async def test_slug_lookup_uses_the_unique_index(explained: Explain) -> None:
+    plan = await explained(lambda session: posts.by_slug(session, "post-7"))
+    assert "uq_posts_slug" in plan, plan
+
+
+async def plan_of(engine: AsyncEngine, statement: str, *parameters: object) -> str:
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+        return "\n".join(row[0] for row in result)
+
+
+async def test_email_lookup_uses_the_lower_email_index(plans_engine: AsyncEngine) -> None:
+    sql = "SELECT id FROM users WHERE lower(email) = lower($1)"
+    plan = await plan_of(plans_engine, sql, "AUTHOR3@example.com")
+    assert "uq_users_email_lower" in plan, plan
+
+
+async def test_tag_lookup_uses_the_lower_name_index(plans_engine: AsyncEngine) -> None:
+    plan = await plan_of(plans_engine, "SELECT id FROM tags WHERE lower(name) = ANY($1)", ["tag 3"])
+    assert "uq_tags_name_lower" in plan, plan

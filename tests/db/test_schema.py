@@ -1,0 +1,111 @@
+"""The schema's guarantees: case-insensitive uniqueness, cascades, timestamps, no drift."""
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db import migrate
+from tests.support import create_account
+
+
+async def execute(session: AsyncSession, sql: str, **params: object) -> object:
+    """Run `sql`; return the first column of its first row, if it returns rows."""
+    result = await session.exec(text(sql).bindparams(**params))  # type: ignore[call-overload]
+    return result.scalar() if result.returns_rows else None
+
+
+async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
+    user_id = await create_account(session, email)
+    await execute(
+        session,
+        "INSERT INTO users (id, email, name) VALUES (:id, :email, 'Someone')",
+        id=user_id,
+        email=email,
+    )
+    return user_id
+
+
+async def test_email_is_unique_whatever_its_case(session: AsyncSession) -> None:
+    await new_user(session, "Ada@Example.com")
+    with pytest.raises(IntegrityError, match="uq_users_email_lower"):
+        await new_user(session, "ada@example.COM")
+
+
+async def test_tag_name_is_unique_whatever_its_case(session: AsyncSession) -> None:
+    await execute(session, "INSERT INTO tags (name, slug) VALUES ('Python', 'python')")
+    with pytest.raises(IntegrityError, match="uq_tags_name_lower"):
+        await execute(session, "INSERT INTO tags (name, slug) VALUES ('PYTHON', 'python-2')")
+
+
+async def test_role_is_one_of_the_known_roles(session: AsyncSession) -> None:
+    user_id = await new_user(session, "role@example.com")
+    with pytest.raises(IntegrityError, match="ck_users_role"):
+        await execute(session, "UPDATE users SET role = 'owner' WHERE id = :id", id=user_id)
+
+
+async def test_deleting_an_account_cascades_to_everything_it_owns(session: AsyncSession) -> None:
+    user_id = await new_user(session, "gone@example.com")
+    await execute(
+        session, "INSERT INTO user_profiles (user_id, bio) VALUES (:id, 'hi')", id=user_id
+    )
+    post_id = await execute(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'gone') "
+        "RETURNING id",
+        id=user_id,
+    )
+    tag_id = await execute(
+        session, "INSERT INTO tags (name, slug) VALUES ('kept', 'kept') RETURNING id"
+    )
+    await execute(
+        session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)", p=post_id, t=tag_id
+    )
+
+    await execute(session, "DELETE FROM auth.users WHERE id = :id", id=user_id)
+
+    for table in ("users", "user_profiles", "posts", "post_tags"):
+        assert await execute(session, f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
+    assert await execute(session, "SELECT count(*) FROM tags") == 1
+
+
+async def test_deleting_a_post_removes_its_links_and_keeps_its_tags(session: AsyncSession) -> None:
+    user_id = await new_user(session, "author@example.com")
+    post_id = await execute(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') RETURNING id",
+        id=user_id,
+    )
+    tag_id = await execute(session, "INSERT INTO tags (name, slug) VALUES ('t', 't') RETURNING id")
+    await execute(session, "INSERT INTO post_tags VALUES (:p, :t)", p=post_id, t=tag_id)
+    await execute(session, "DELETE FROM posts WHERE id = :id", id=post_id)
+    assert await execute(session, "SELECT count(*) FROM post_tags") == 0
+    assert await execute(session, "SELECT count(*) FROM tags") == 1
+
+
+ROW_OF = {
+    "users": ("SELECT :id", "name"),
+    "user_profiles": ("INSERT INTO user_profiles (user_id) VALUES (:id) RETURNING id", "bio"),
+    "posts": (
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 's') "
+        "RETURNING id",
+        "title",
+    ),
+}
+
+
+@pytest.mark.parametrize("table", sorted(ROW_OF))
+async def test_updated_at_moves_on_every_update(session: AsyncSession, table: str) -> None:
+    create_row, column = ROW_OF[table]
+    row_id = await execute(session, create_row, id=await new_user(session, "t@example.com"))
+    read = f"SELECT updated_at FROM {table} WHERE id = :id"  # noqa: S608 - fixed table names
+    before = await execute(session, read, id=row_id)
+    await execute(session, f"UPDATE {table} SET {column} = 'changed' WHERE id = :id", id=row_id)  # noqa: S608
+    after = await execute(session, read, id=row_id)
+    assert after > before  # type: ignore[operator]
+
+
+def test_models_and_migrations_agree(database_url: str, direct_url: str) -> None:
+    migrate.check(direct_url)
