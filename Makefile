@@ -8,7 +8,7 @@ CLI := $(PY) -m api.cli
 STAMP := $(VENV)/.synced
 
 .PHONY: help install dev serve db db-stop psql migrate downgrade revision check token admin \
-        lint format test test-pooler
+        lint format test test-pooler seed bench fuzz load supabase-migrations doctor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,11 +64,33 @@ admin: install ## make a user an admin: make admin EMAIL=you@example.com
 format: install ## ruff format + fix
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-lint: install ## ruff + mypy strict
+lint: install ## ruff + mypy strict + bandit
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy .
+	@$(VENV)/bin/bandit -q -c pyproject.toml -r api db
 
 test: lint ## lint, then every test against a real PostgreSQL, with coverage
 	@$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
 	@$(VENV)/bin/coverage report --fail-under=85
+
+fuzz: install ## schemathesis on every operation with a big budget (EXAMPLES=… per operation)
+	@QUIRE_FUZZ_EXAMPLES=$(if $(EXAMPLES),$(EXAMPLES),150) $(PY) scripts/fuzz.py
+
+load: install ## wrk mixed read/write load at 64 connections for DURATION s (60)
+	@$(PY) -m scripts.load --duration $(if $(DURATION),$(DURATION),60)
+
+supabase-migrations: install ## export the Alembic history to supabase/migrations (for supabase db push)
+	@$(PY) -m db.supabase_export
+
+doctor: install ## preflight the configured project: database, migrations, RLS, auth keys, storage
+	@$(PY) -m api.doctor
+
+test-pooler: install ## every test through PgBouncer (transaction mode) in front of PostgreSQL 15
+	@bash scripts/test-pooler.sh $(PYTEST_ARGS)
+
+seed: install ## add N posts (90% published, 3 of 200 tags) by N/10 users: make seed N=100000
+	@$(CLI) seed $(if $(N),$(N),10000)
+
+bench: install ## the API vs a raw asyncpg ceiling under wrk; SCALE=1000000 adds a 1M-post run
+	@$(PY) -m bench --scale $(if $(SCALE),$(SCALE),10000)

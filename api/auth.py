@@ -194,6 +194,7 @@ def issue_token(
     expires_in: int = 3600,
     algorithm: str = "HS256",
     headers: dict[str, object] | None = None,
+    issuer: str | None = None,
     **claims: object,
 ) -> str:
     """A token shaped like Supabase Auth's, signed with the project's secret (for local use)."""
@@ -208,4 +209,6 @@ def issue_token(
     }
     if email is not None:
         payload["email"] = email
+    if issuer is not None:
+        payload["iss"] = issuer
     return jwt.encode(payload, secret, algorithm=algorithm, headers=headers)

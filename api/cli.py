@@ -23,6 +23,7 @@ from db.embedded import BIN_DIR, EmbeddedPostgres
 from db.engine import create_engine, create_sessionmaker
 from db.models import Role
 from db.repositories import users
+from db.seed import seed
 from db.url import parse_database_url
 
 HOST = "127.0.0.1"
@@ -141,10 +142,22 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
     migrate.check(database_url(settings, for_migrations=True))
 
 
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.upgrade(database_url(settings, for_migrations=True))
+    print(asyncio.run(seed(database_url(settings), args.posts)).summary())
+
+
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     account_id = asyncio.run(_with_engine(database_url(settings), _ensure_account, args.email))
     secret = settings.supabase.jwt_secret.get_secret_value()
-    print(issue_token(account_id, args.email, secret=secret, expires_in=args.hours * 3600))
+    token = issue_token(
+        account_id,
+        args.email,
+        secret=secret,
+        expires_in=args.hours * 3600,
+        issuer=settings.supabase.auth_issuer,
+    )
+    print(token)
 
 
 def cmd_admin(settings: Settings, args: argparse.Namespace) -> None:
@@ -239,6 +252,9 @@ def parser() -> argparse.ArgumentParser:
     revision = commands.add_parser("revision", help="autogenerate a migration")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(run=cmd_revision)
+    seeding = commands.add_parser("seed", help="add N posts by N/10 users, through COPY")
+    seeding.add_argument("posts", type=int)
+    seeding.set_defaults(run=cmd_seed)
     token = commands.add_parser("token", help="print an access token for an email")
     token.add_argument("email")
     token.add_argument("--hours", type=int, default=24)

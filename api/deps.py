@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.auth import TokenClaims, TokenVerifier
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.pagination import CursorCodec
+from api.schemas.common import SqlText
 from db.models import Post, Role, User
 from db.repositories import posts, users
 
@@ -92,19 +93,29 @@ def can_manage(user: User | None, post: Post) -> bool:
     return user is not None and (user.id == post.author_id or user.role == Role.ADMIN)
 
 
-async def get_visible_post(slug: str, session: SessionDep, user: OptionalUser) -> Post:
-    """The post by slug if the caller may see it: published, theirs, or they are an admin."""
-    post = await posts.by_slug(session, slug)
+def _visible(post: Post | None, user: User | None, slug: str) -> Post:
+    """The post if the caller may see it: published, theirs, or they are an admin."""
     if post is None or not (post.is_published or can_manage(user, post)):
         raise NotFound(f"No post with slug {slug!r}.")
     return post
 
 
+async def get_visible_post(slug: SqlText, session: SessionDep, user: OptionalUser) -> Post:
+    """The post by slug if the caller may see it."""
+    return _visible(await posts.by_slug(session, slug), user, slug)
+
+
 VisiblePost = Annotated[Post, Depends(get_visible_post)]
 
 
-async def get_managed_post(user: CurrentUser, post: VisiblePost) -> Post:
-    """The post by slug if the caller is its author or an admin (403 for others who see it)."""
+async def get_managed_post(user: CurrentUser, slug: SqlText, session: SessionDep) -> Post:
+    """The post by slug if the caller is its author or an admin (403 for others who see it).
+
+    Its row stays locked until the request commits: concurrent changes to one post run one
+    after the other, each starting from the last one's result (its tag set, its first
+    publication), and a change that waited for a delete finds no post (404).
+    """
+    post = _visible(await posts.by_slug(session, slug, for_update=True), user, slug)
     if not can_manage(user, post):
         raise Forbidden("Only the author or an administrator may change this post.")
     return post

@@ -20,13 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from storage3.exceptions import StorageApiError
 from storage3.utils import StorageException
+from supabase import ClientOptions, create_client
 
 from api.auth import ASYMMETRIC_ALGORITHMS
 from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
 from db.engine import create_engine
 from db.migrate import alembic_config
 from db.url import DatabaseTarget, PoolMode, parse_database_url
-from supabase import ClientOptions, create_client
 
 Status = Literal["ok", "warn", "fail", "skipped"]
 HTTP_TIMEOUT_SECONDS = 10

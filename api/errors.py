@@ -152,18 +152,19 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == HTTPStatus.BAD_REQUEST and error.__cause__ is not None:
-        return _unparsable_body()
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    if error.status_code == HTTPStatus.BAD_REQUEST:
+        return _unparsable_body(detail)
     headers = dict(error.headers or {})
     if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = _allowed_methods(request)
     return problem_response(error.status_code, detail, headers=headers)
 
 
-def _unparsable_body() -> Response:
-    """FastAPI's "error parsing the body" (not UTF-8, a broken form), answered like bad JSON."""
-    error = FieldError(field="body", message="The body cannot be parsed.", type="body_invalid")
+def _unparsable_body(detail: str) -> Response:
+    """The framework's only 400s are bodies it cannot parse (not UTF-8, a broken form):
+    answered like malformed JSON, a 422 naming the body."""
+    error = FieldError(field="body", message=detail, type="body_invalid")
     return problem_response(422, "The request is not valid.", errors=[error])
 
 

@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
-from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, StrictJsonMiddleware
 from api.openapi import install_openapi
 from api.pagination import CursorCodec
 from api.paths import API_PREFIX
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users.router, avatars.router, posts.router, discovery.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(avatars.media)
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,

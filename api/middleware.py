@@ -1,10 +1,13 @@
-"""ASGI middleware: request body cap and security headers."""
+"""ASGI middleware: request body cap, strict JSON, security headers."""
 
+import contextlib
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem_response
+from api.errors import FieldError, problem_response
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -56,18 +59,95 @@ class BodyLimitMiddleware:
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if received > max_bytes:
+                # The app's own answer to the cut-off body: FastAPI turns BodyTooLarge into a 400.
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(BodyTooLarge):
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(scope, receive, send, max_bytes)
+        if received > max_bytes and not started:
+            await self._reject(scope, receive, send, max_bytes)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem_response(413, f"The request body is larger than {max_bytes} bytes.")
         await response(scope, receive, send)
+
+
+class StrictJsonMiddleware:
+    """Refuse a JSON body that is not UTF-8, or in which an object repeats a key (422).
+
+    Parsers disagree on which of two values for one key wins, so a proxy could vet one value
+    and the app act on the other: Quire only accepts JSON that means one thing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_json(scope):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        error = _ambiguity(body)
+        if error is not None:
+            response = problem_response(422, "The request is not valid.", errors=[error])
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _declares_json(scope: Scope) -> bool:
+    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
+    media_type = content_type.split(b";")[0].strip().lower()
+    return media_type == b"application/json" or media_type.endswith(b"+json")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then whatever comes next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    unique = dict(pairs)
+    if len(unique) != len(pairs):
+        raise _RepeatedKey
+    return unique
+
+
+def _ambiguity(body: bytes) -> FieldError | None:
+    try:
+        json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError:
+        return FieldError(field="body", message="JSON must be UTF-8.", type="json_encoding")
+    except _RepeatedKey:
+        return FieldError(field="body", message="An object repeats a key.", type="json_key")
+    except (ValueError, RecursionError):
+        return None  # not JSON at all: the route answers that itself
+    return None
 
 
 class SecurityHeadersMiddleware:

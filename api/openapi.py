@@ -7,7 +7,6 @@ from fastapi.openapi.utils import get_openapi
 
 from api.errors import PROBLEM_MEDIA_TYPE
 
-
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 

@@ -73,8 +73,10 @@ class Settings(BaseSettings):
         if self.app.environment == "production" and secret == LOCAL_JWT_SECRET:
             raise ValueError(
                 "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
-                "JWT secret (or SUPABASE_URL for JWKS) before running in production"
+                "JWT secret before running in production (it also signs pagination cursors)"
             )
+        if self.app.environment == "production" and not self.database.url:
+            raise ValueError("DATABASE_URL must be set in production")
         return self
 
 

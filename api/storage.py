@@ -14,10 +14,10 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 from storage3.types import FileOptions
 from storage3.utils import StorageException
+from supabase import ClientOptions, create_client
 
 from api.errors import ServiceUnavailable
 from api.settings import Settings
-from supabase import ClientOptions, create_client
 
 logger = logging.getLogger("quire.storage")
 

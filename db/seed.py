@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import secrets
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -38,14 +37,22 @@ CHUNK = 20_000
 REBUILT_TABLES = ("posts", "post_tags")
 MAINTENANCE_WORK_MEM = "512MB"
 
-TOPICS = (
-    "python postgres sql index query cache async http api design testing security "
-    "performance latency database schema migration cloud linux network storage search "
-    "rust go javascript typescript css browser mobile design data analytics machine learning "
-    "privacy auth tokens kubernetes docker queue streaming logging monitoring"
-).split()
+TOPIC_WORDS = (
+    "python postgres sql index query cache async http api design testing security performance "
+    "latency database schema migration cloud linux network storage search rust go javascript "
+    "typescript css browser mobile data analytics machine learning privacy auth tokens "
+    "kubernetes docker queue streaming logging monitoring"
+)
+TOPICS = TOPIC_WORDS.split()
+POST_COLUMNS = (
+    "id", "author_id", "title", "content", "slug",
+    "is_published", "published_at", "created_at", "updated_at",
+)  # fmt: skip
 TAG_FORMS = ("{}", "{} tips", "learning {}", "{} internals", "{} in practice")
-SYLLABLES = "ka lo mi ne ru sa te vi do pe la tor ven mar sil cor dan fel gra pol".split()
+SYLLABLES = (
+    "ka", "lo", "mi", "ne", "ru", "sa", "te", "vi", "do", "pe",
+    "la", "tor", "ven", "mar", "sil", "cor", "dan", "fel", "gra", "pol",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,13 @@ class SeedReport:
     users: int
     posts: int
     seconds: float
+
+    def summary(self) -> str:
+        rate = self.posts / self.seconds if self.seconds else 0
+        return (
+            f"seeded {self.posts} posts and {self.users} users in {self.seconds:.1f} s "
+            f"({rate:,.0f} posts/s)"
+        )
 
 
 def tag_names() -> list[str]:
@@ -109,7 +123,7 @@ async def seed(
 ) -> SeedReport:
     """Add `posts` posts (and a tenth as many users) to the database at `url`."""
     started = time.monotonic()
-    generator = Generator(random.Random(random_seed))  # nosec B311  # reproducible sample data
+    generator = Generator(random.Random(random_seed))  # noqa: S311 # nosec B311 - sample data  # nosec B311  # reproducible sample data
     users = max(1, posts // POSTS_PER_USER)
     connection = await asyncpg.connect(**connect_arguments(url))
     try:
@@ -123,8 +137,7 @@ async def seed(
                 await _copy_posts(connection, generator, posts, user_ids, tag_ids, bar)
             for definition in indexes:
                 await connection.execute(definition)
-            if await connection.fetchval("SELECT to_regprocedure('public.refresh_published_post_counts()') IS NOT NULL"):  # TEMP
-                await connection.execute("SELECT public.refresh_published_post_counts()")
+            await connection.execute("SELECT public.refresh_published_post_counts()")
         await connection.execute("ANALYZE users, user_profiles, posts, tags, post_tags")
     finally:
         await connection.close()
@@ -214,14 +227,7 @@ async def _copy_posts(
     while done < count:
         size = min(CHUNK, count - done)
         posts, links = _post_rows(generator, range(done, done + size), authors, tags)
-        await connection.copy_records_to_table(
-            "posts",
-            columns=[
-                "id", "author_id", "title", "content", "slug",
-                "is_published", "published_at", "created_at", "updated_at",
-            ],  # fmt: skip
-            records=posts,
-        )
+        await connection.copy_records_to_table("posts", columns=POST_COLUMNS, records=posts)
         await connection.copy_records_to_table(
             "post_tags", columns=["post_id", "tag_id"], records=links
         )
@@ -271,12 +277,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.database_url:
         raise SystemExit("Set DATABASE_URL or pass --database-url.")
     report = asyncio.run(seed(args.database_url, args.posts, random_seed=args.random_seed))
-    rate = report.posts / report.seconds if report.seconds else 0
-    print(
-        f"seeded {report.posts} posts and {report.users} users in {report.seconds:.1f} s "
-        f"({rate:,.0f} posts/s)"
-    )
+    print(report.summary())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,7 +6,6 @@ that as is, so everything is translated here, in one place, and unit-tested case
 """
 
 import ssl
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -159,19 +158,23 @@ def _connect_args(query: dict[str, str], mode: PoolMode) -> dict[str, Any]:
 
 def transaction_pooler_args() -> dict[str, Any]:
     """Connect arguments that keep prepared statements from leaking between pooled clients."""
-    # A transaction pooler hands each transaction to any server connection: a prepared
-    # statement cached or named on one connection is missing (or someone else's) on the next.
-    # `statement_cache_size` is asyncpg's; the other two are SQLAlchemy's asyncpg dialect's.
+    # A transaction pooler hands each transaction to any server connection, so a statement
+    # prepared under a name outlives its client there: a cached or counter-named one is
+    # missing (or someone else's) on the next server, and even a uniquely named one is left
+    # behind, one per transaction, growing the server's memory. With both caches off and no
+    # name, asyncpg re-sends the unnamed statement's Parse with every Bind/Execute/Sync, so
+    # nothing survives the pooler's hand-off. `statement_cache_size` is asyncpg's; the other
+    # two are SQLAlchemy's asyncpg dialect's.
     return {
         "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
-        "prepared_statement_name_func": unique_statement_name,
+        "prepared_statement_name_func": unnamed_statement,
     }
 
 
-def unique_statement_name() -> str:
-    """A prepared statement name no other client of the pooler will ever use."""
-    return f"__quire_{uuid.uuid4().hex}__"
+def unnamed_statement() -> str:
+    """The protocol's unnamed prepared statement: replaced by the next one, never left behind."""
+    return ""
 
 
 def _timeout(text: str | None) -> float:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from api.deps import AdminUser, Cursors, SessionDep
 from api.errors import Conflict, NotFound, problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.schemas.common import SqlText
 from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
 from db.repositories import users
 from db.repositories.users import UserFilter
@@ -23,7 +24,7 @@ async def search_users(
     admin: AdminUser,
     session: SessionDep,
     cursors: Cursors,
-    q: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    q: Annotated[SqlText | None, Query(min_length=1, max_length=255)] = None,
     is_active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

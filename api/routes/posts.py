@@ -9,6 +9,7 @@ from api.deps import OPTIONAL_AUTH, CurrentUser, Cursors, ManagedPost, SessionDe
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.paths import API_PREFIX
+from api.schemas.common import SqlText
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
 from db.repositories.posts import NewPost, PostFilter
@@ -48,9 +49,9 @@ async def create_post(
 async def list_posts(
     session: SessionDep,
     cursors: Cursors,
-    tag: Annotated[list[str], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
+    tag: Annotated[list[SqlText], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
     author: uuid.UUID | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    q: Annotated[SqlText | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PostsPage:

@@ -7,7 +7,7 @@ knows exactly what is accepted.
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 # One line of text: no control characters (PostgreSQL text cannot hold NUL), not only spaces.
 ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f ][^\x00-\x1f\x7f]*$"
@@ -18,6 +18,13 @@ HTTP_URL = r"^https?://[^\x00-\x20\x7f]+$"
 
 def _trim(value: str) -> str:
     return value.strip(" ")
+
+
+def _json_number(value: object) -> object:
+    # JSON Schema's integer includes 30.0, but not "30" or true, which pydantic would coerce.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
 
 
 Name = Annotated[
@@ -32,3 +39,6 @@ TagName = Annotated[
 Content = Annotated[str, StringConstraints(max_length=50_000, pattern=NO_NUL)]
 Bio = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 AvatarUrl = Annotated[str, StringConstraints(max_length=2048, pattern=HTTP_URL)]
+# A query or path value compared in SQL, where a NUL would fail the statement.
+SqlText = Annotated[str, StringConstraints(pattern=NO_NUL)]
+Integer = Annotated[int, BeforeValidator(_json_number)]

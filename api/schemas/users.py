@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import ConfigDict, Field, StrictBool
 from sqlmodel import SQLModel
 
-from api.schemas.common import AvatarUrl, Bio, Name
+from api.schemas.common import AvatarUrl, Bio, Integer, Name
 from db.models import Role, UserBase, UserProfileBase
 
 
@@ -69,7 +69,7 @@ class AccessUpdate(SQLModel):
 class InactivityRule(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    days: int = Field(ge=1, le=36_500)
+    days: Integer = Field(ge=1, le=36_500)
 
 
 class Deactivated(SQLModel):

@@ -3,7 +3,7 @@
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, Uuid, func
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Uuid, func, text
 from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import uuid_pk
@@ -31,10 +31,17 @@ class TagBase(SQLModel):
 
 class Tag(TagBase, table=True):
     __tablename__ = "tags"
-    __table_args__ = (Index("uq_tags_name_lower", func.lower(Column("name")), unique=True),)
+    __table_args__ = (
+        Index("uq_tags_name_lower", func.lower(Column("name")), unique=True),
+        Index("ix_tags_published_post_count", text("published_post_count DESC"), "name"),
+    )
 
     id: uuid.UUID = uuid_pk()
     slug: str = Field(max_length=50, unique=True)
+    # Kept by triggers (migration 0003): `GET /tags` reads it instead of counting links.
+    published_post_count: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
 
     posts: list["Post"] = Relationship(
         back_populates="tags", link_model=PostTag, sa_relationship_kwargs={"lazy": "raise"}

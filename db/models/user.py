@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Uuid, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Uuid, func, text
 from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import (
@@ -35,6 +35,7 @@ class User(UserBase, table=True):
     __table_args__ = (
         CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role"),
         Index("uq_users_email_lower", func.lower(Column("email")), unique=True),
+        Index("ix_users_published_post_count", text("published_post_count DESC"), "name", "id"),
     )
     __mapper_args__ = EAGER_DEFAULTS
 
@@ -49,6 +50,10 @@ class User(UserBase, table=True):
     )
     is_active: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
     last_seen_at: datetime | None = optional_timestamp()
+    # Kept by triggers (migration 0003): `GET /authors/top` reads it instead of counting posts.
+    published_post_count: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
     created_at: datetime | None = created_at_column()
     updated_at: datetime | None = updated_at_column()
 

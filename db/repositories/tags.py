@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Post, PostTag, Tag
+from db.models import PostTag, Tag
 
 SLUG_MAX = 50
 MAX_SLUG_ATTEMPTS = 5
@@ -68,14 +68,10 @@ async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Seq
 
 async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
     """Tags of published posts with their counts, most used first, then by name."""
-    post_count = func.count().label("post_count")
     statement = (
-        select(col(Tag.name), col(Tag.slug), post_count)
-        .join(PostTag, col(PostTag.tag_id) == Tag.id)
-        .join(Post, col(Post.id) == PostTag.post_id)
-        .where(col(Post.is_published))
-        .group_by(col(Tag.id))
-        .order_by(post_count.desc(), col(Tag.name))
+        select(col(Tag.name), col(Tag.slug), col(Tag.published_post_count))
+        .where(col(Tag.published_post_count) > 0)
+        .order_by(col(Tag.published_post_count).desc(), col(Tag.name))
         .limit(limit)
     )
     rows = (await session.exec(statement)).all()

@@ -3,24 +3,31 @@ checks against a loopback stand-in of a Supabase project's Auth JWKS and Storage
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from pydantic import SecretStr
 
 from api import doctor
-from api.settings import DatabaseSettings, Settings, SupabaseSettings
+from api.settings import LOCAL_JWT_SECRET, DatabaseSettings, Settings, SupabaseSettings
 from db import migrate
 from db.embedded import free_port
+from db.url import PoolMode
 from tests.support import recreate_database
 
 PROJECT_SECRET = "a-legacy-project-jwt-secret-of-at-least-32-characters"
 SERVICE_ROLE_KEY = "service-role-key-of-the-project-stand-in"
+# Set when the whole suite runs through PgBouncer (`make test-pooler`).
+TEST_POOL_MODE: PoolMode | None = (
+    "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
+)
 
 
 class SupabaseProjectStandIn:
@@ -99,19 +106,20 @@ def project() -> Iterator[SupabaseProjectStandIn]:
 def settings_for(
     database_url: str | None = None,
     *,
+    pool_mode: PoolMode | None = None,
+    direct_url: str | None = None,
     supabase_url: str | None = None,
-    secret: str | None = None,
+    secret: str = LOCAL_JWT_SECRET,
     service_role_key: str | None = None,
-    **database: Any,
 ) -> Settings:
-    supabase: dict[str, Any] = {"url": supabase_url}
-    if secret is not None:
-        supabase["jwt_secret"] = SecretStr(secret)
-    if service_role_key is not None:
-        supabase["service_role_key"] = SecretStr(service_role_key)
+    """Every setting the checks read, explicit: nothing comes from the environment or `.env`."""
     return Settings(
-        database=DatabaseSettings(url=database_url, **database),
-        supabase=SupabaseSettings(**supabase),
+        database=DatabaseSettings(url=database_url, direct_url=direct_url, pool_mode=pool_mode),
+        supabase=SupabaseSettings(
+            url=supabase_url,
+            jwt_secret=SecretStr(secret),
+            service_role_key=SecretStr(service_role_key) if service_role_key else None,
+        ),
     )
 
 
@@ -126,11 +134,11 @@ async def behind_url(direct_url: str) -> str:
 # --- database checks ---------------------------------------------------------------------
 
 
-async def test_a_migrated_database_passes(database_url: str) -> None:
-    settings = settings_for(database_url)
+async def test_a_migrated_database_passes(database_url: str, direct_url: str) -> None:
+    settings = settings_for(database_url, pool_mode=TEST_POOL_MODE, direct_url=direct_url)
     database = await doctor.check_database(settings)
     assert database.status == "ok"
-    assert "session mode" in database.detail
+    assert ("transaction pooler" if TEST_POOL_MODE else "session mode") in database.detail
     assert (await doctor.check_migrations(settings)).status == "ok"
     rls = await doctor.check_rls(settings)
     assert rls.status == "ok"
@@ -138,13 +146,13 @@ async def test_a_migrated_database_passes(database_url: str) -> None:
 
 
 async def test_the_transaction_pooler_needs_a_direct_url_for_migrations(
-    database_url: str,
+    database_url: str, direct_url: str
 ) -> None:
     pooled = await doctor.check_database(settings_for(database_url, pool_mode="transaction"))
     assert pooled.status == "warn"
     assert "transaction pooler" in pooled.detail
     assert "DATABASE_DIRECT_URL" in pooled.detail
-    with_direct = settings_for(database_url, pool_mode="transaction", direct_url=database_url)
+    with_direct = settings_for(database_url, pool_mode="transaction", direct_url=direct_url)
     assert (await doctor.check_database(with_direct)).status == "ok"
     assert (await doctor.check_migrations(with_direct)).status == "ok"
 
@@ -160,7 +168,8 @@ async def test_a_database_behind_head_fails_migrations_and_rls(behind_url: str) 
     settings = settings_for(behind_url)
     migrations = await doctor.check_migrations(settings)
     assert migrations.status == "fail"
-    assert "at 0001, head is 0002" in migrations.detail
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert f"at 0001, head is {head}" in migrations.detail
     rls = await doctor.check_rls(settings)
     assert rls.status == "fail"
     assert "posts" in rls.detail
@@ -260,12 +269,16 @@ async def test_storage_is_skipped_without_its_configuration(
 
 
 async def test_a_ready_project_exits_zero(
-    database_url: str, project: SupabaseProjectStandIn, capsys: Any
+    database_url: str, direct_url: str, project: SupabaseProjectStandIn, capsys: Any
 ) -> None:
     project.keys = [es256_jwk("key-1")]
     project.buckets = {"avatars": True}
     settings = settings_for(
-        database_url, supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY
+        database_url,
+        pool_mode=TEST_POOL_MODE,
+        direct_url=direct_url,
+        supabase_url=project.url,
+        service_role_key=SERVICE_ROLE_KEY,
     )
     assert await doctor.diagnose(settings) == 0
     lines = capsys.readouterr().out.splitlines()

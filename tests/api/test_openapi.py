@@ -39,7 +39,7 @@ def operations(app: FastAPI) -> dict[tuple[str, str], dict[str, Any]]:
 
 async def test_every_route_is_documented(app: FastAPI) -> None:
     documented = operations(app)
-    assert EXPECTED_OPERATIONS <= documented.keys()
+    assert documented.keys() >= EXPECTED_OPERATIONS
     for key, operation in documented.items():
         assert operation.get("summary"), key
         assert operation.get("description"), key

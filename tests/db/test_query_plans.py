@@ -29,10 +29,12 @@ TAGS = 500
 
 SEED = [
     f"""INSERT INTO auth.users (id, email)
-        SELECT gen_random_uuid(), 'author' || n || '@example.com' FROM generate_series(1, {AUTHORS}) n""",
-    """INSERT INTO users (id, email, name) SELECT id, email, split_part(email, '@', 1) FROM auth.users
-        ON CONFLICT DO NOTHING""",
-    f"""INSERT INTO tags (name, slug) SELECT 'tag ' || n, 'tag-' || n FROM generate_series(1, {TAGS}) n""",
+        SELECT gen_random_uuid(), 'author' || n || '@example.com'
+        FROM generate_series(1, {AUTHORS}) n""",
+    """INSERT INTO users (id, email, name)
+        SELECT id, email, split_part(email, '@', 1) FROM auth.users ON CONFLICT DO NOTHING""",
+    f"""INSERT INTO tags (name, slug)
+        SELECT 'tag ' || n, 'tag-' || n FROM generate_series(1, {TAGS}) n""",
     f"""INSERT INTO posts (author_id, title, content, slug, is_published, published_at, created_at)
         SELECT (SELECT array_agg(id) FROM users)[1 + n % {AUTHORS}],
                'Post number ' || n, 'Words about postgres and python, entry ' || n
@@ -64,9 +66,9 @@ async def plans_engine(direct_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def explained(
+def explained(
     plans_engine: AsyncEngine,
-) -> AsyncIterator[Callable[[Callable[[AsyncSession], Awaitable[object]]], Awaitable[str]]]:
+) -> Explain:
     """Run a repository call, then EXPLAIN the first statement it ran on `posts`."""
     captured: list[tuple[str, Any]] = []
 
@@ -87,7 +89,7 @@ async def explained(
             plan = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
             return "\n".join(row[0] for row in plan)
 
-    yield explain
+    return explain
 
 
 async def any_author(engine: AsyncEngine) -> uuid.UUID:

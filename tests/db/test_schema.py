@@ -67,7 +67,7 @@ async def test_deleting_an_account_cascades_to_everything_it_owns(session: Async
     await execute(session, "DELETE FROM auth.users WHERE id = :id", id=user_id)
 
     for table in ("users", "user_profiles", "posts", "post_tags"):
-        assert await execute(session, f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
+        assert await execute(session, f"SELECT count(*) FROM {table}") == 0, table
     assert await execute(session, "SELECT count(*) FROM tags") == 1
 
 
@@ -75,7 +75,8 @@ async def test_deleting_a_post_removes_its_links_and_keeps_its_tags(session: Asy
     user_id = await new_user(session, "author@example.com")
     post_id = await execute(
         session,
-        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') RETURNING id",
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') "
+        "RETURNING id",
         id=user_id,
     )
     tag_id = await execute(session, "INSERT INTO tags (name, slug) VALUES ('t', 't') RETURNING id")
@@ -100,9 +101,9 @@ ROW_OF = {
 async def test_updated_at_moves_on_every_update(session: AsyncSession, table: str) -> None:
     create_row, column = ROW_OF[table]
     row_id = await execute(session, create_row, id=await new_user(session, "t@example.com"))
-    read = f"SELECT updated_at FROM {table} WHERE id = :id"  # noqa: S608 - fixed table names
+    read = f"SELECT updated_at FROM {table} WHERE id = :id"
     before = await execute(session, read, id=row_id)
-    await execute(session, f"UPDATE {table} SET {column} = 'changed' WHERE id = :id", id=row_id)  # noqa: S608
+    await execute(session, f"UPDATE {table} SET {column} = 'changed' WHERE id = :id", id=row_id)
     after = await execute(session, read, id=row_id)
     assert after > before  # type: ignore[operator]
 

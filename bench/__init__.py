@@ -1,0 +1,1 @@
+"""`make bench`: Quire under load next to a hand-written asyncpg ceiling, on a seeded database."""

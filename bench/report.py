@@ -1,0 +1,93 @@
+"""The bench's results: a JSON file per run, a table, and the one line that sums it up."""
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import Load
+
+HEADLINE = "list_posts"
+CEILING = "ceiling_list_posts"
+
+
+def build(runs: dict[int, dict[str, Any]], load: Load, scale: int) -> dict[str, Any]:
+    sizes = sorted(runs)
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load": {
+            "tool": "wrk",
+            "threads": load.threads,
+            "connections": load.connections,
+            "seconds": load.seconds,
+        },
+        "scale": scale,
+        "runs": {str(size): runs[size] for size in sizes},
+    }
+    if len(sizes) > 1:
+        result["p99_by_size"] = _p99_by_size(runs[sizes[0]], runs[sizes[-1]], sizes)
+    return result
+
+
+def _p99_by_size(small: dict[str, Any], large: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
+    rows = {}
+    for group in ("api", "ceiling"):
+        for name, measured in large[group]["scenarios"].items():
+            before = small[group]["scenarios"][name]["p99_ms"]
+            after = measured["p99_ms"]
+            rows[name] = {
+                f"p99_ms_{sizes[0]}": before,
+                f"p99_ms_{sizes[-1]}": after,
+                "ratio": round(after / before, 2) if before else None,
+            }
+    return rows
+
+
+def write(result: dict[str, Any], folder: str) -> Path:
+    day = result["date"][:10]
+    name = f"{day}.json" if result["scale"] <= 10_000 else f"{day}-{result['scale']}.json"
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return path
+
+
+def row(name: str, measured: dict[str, Any]) -> str:
+    statements = measured["statements_per_request"]
+    return (
+        f"{name:<20} {measured['requests_per_second']:>9.1f} req/s  "
+        f"p50 {measured['p50_ms']:>7.2f} ms  p99 {measured['p99_ms']:>8.2f} ms  "
+        f"errors {measured['errors']:>4}  "
+        f"statements {'?' if statements is None else f'{statements:.2f}'}"
+    )
+
+
+def print_table(result: dict[str, Any]) -> None:
+    for size, run in result["runs"].items():
+        print(f"\n{size} posts")
+        for group in ("api", "ceiling"):
+            rss = run[group]["rss_mb"]
+            print(f"  {group} RSS {rss['after_warm_up']} MB warm, {rss['after_run']} MB after")
+            for name, measured in run[group]["scenarios"].items():
+                print(f"  {row(name, measured)}")
+    for name, sizes in result.get("p99_by_size", {}).items():
+        print(f"  {name:<20} p99 {sizes}")
+
+
+def final_line(result: dict[str, Any]) -> str:
+    run = result["runs"][str(result["scale"])]
+    api = run["api"]["scenarios"][HEADLINE]
+    ceiling = run["ceiling"]["scenarios"][CEILING]
+    share = api["requests_per_second"] / ceiling["requests_per_second"]
+    errors = sum(
+        measured["errors"]
+        for group in ("api", "ceiling")
+        for measured in run[group]["scenarios"].values()
+    )
+    return (
+        f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling; "
+        f"p99 {api['p99_ms']:.1f} ms; errors {errors}"
+    )

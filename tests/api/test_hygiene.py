@@ -1,0 +1,274 @@
+"""Hygiene: CORS from an allow-list, security headers, capped bodies, secrets kept out of logs."""
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.errors import PROBLEM_MEDIA_TYPE
+from api.main import create_app
+from api.settings import AppSettings, DatabaseSettings, Settings, SupabaseSettings
+from db.embedded import free_port
+from db.url import parse_database_url
+from tests.conftest import APP_TABLES, Accounts
+from tests.support import bearer, make_token
+
+POSTS = "/api/v1/posts"
+MIB = 1024 * 1024
+ALLOWED_ORIGIN = "https://app.example.com"  # the allow-list of tests.conftest.test_settings
+OTHER_ORIGIN = "https://evil.example.net"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+}
+SERVER_START_SECONDS = 30.0
+POLL_SECONDS = 0.05
+
+
+def preflight(origin: str) -> dict[str, str]:
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+
+
+async def test_an_allowed_origin_gets_cors_headers(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/tags", headers={"Origin": ALLOWED_ORIGIN})
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    answer = await client.options(POSTS, headers=preflight(ALLOWED_ORIGIN))
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    assert "authorization" in answer.headers["access-control-allow-headers"].lower()
+
+
+async def test_another_origin_gets_no_cors_headers(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/tags", headers={"Origin": OTHER_ORIGIN})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    answer = await client.options(POSTS, headers=preflight(OTHER_ORIGIN))
+    assert answer.status_code == 400
+    assert "access-control-allow-origin" not in answer.headers
+
+
+async def test_no_origin_is_allowed_when_the_list_is_empty() -> None:
+    app = create_app(Settings(app=AppSettings(environment="test", cors_origins=[])))
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://quire.test") as client:
+        response = await client.get("/openapi.json", headers={"Origin": ALLOWED_ORIGIN})
+        answer = await client.options(POSTS, headers=preflight(ALLOWED_ORIGIN))
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-origin" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/health", 200),
+        ("GET", "/api/v1/posts", 200),
+        ("GET", "/api/v1/no-such-thing", 404),
+        ("POST", POSTS, 401),
+        ("GET", "/api/v1/posts?limit=0", 422),
+        ("DELETE", "/health", 405),
+    ],
+)
+async def test_every_response_carries_the_security_headers(
+    client: AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+
+
+async def count_posts(session: AsyncSession) -> int:
+    result = await session.exec(text("SELECT count(*) FROM posts"))  # type: ignore[call-overload]
+    return int(result.scalar_one())
+
+
+async def test_a_declared_body_over_one_mebibyte_is_413(
+    client: AsyncClient, accounts: Accounts, session: AsyncSession
+) -> None:
+    _, headers = await accounts.new()
+    before = await count_posts(session)
+    body = b'{"title": "Big", "content": "' + b"x" * MIB + b'"}'
+    response = await client.post(
+        POSTS, content=body, headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert await count_posts(session) == before
+
+
+async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A JSON body streamed in pieces, so the request is chunked with no Content-Length."""
+    yield b'{"title": "Streamed", "content": "'
+    for start in range(0, total, size):
+        yield b"x" * min(size, total - start)
+    yield b'", "published": true}'
+
+
+async def test_a_chunked_body_over_one_mebibyte_is_413(
+    client: AsyncClient, accounts: Accounts, session: AsyncSession
+) -> None:
+    _, headers = await accounts.new()
+    before = await count_posts(session)
+    response = await client.post(
+        POSTS, content=chunks(MIB), headers={**headers, "content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert await count_posts(session) == before
+
+
+async def test_a_chunked_body_under_the_cap_is_served(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    response = await client.post(
+        POSTS, content=chunks(1000), headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+
+
+# Values set in the settings below and looked for in every log record and response.
+JWT_SECRET = f"jwt-secret-{secrets.token_hex(16)}"
+SERVICE_ROLE_KEY = f"service-role-{secrets.token_hex(16)}"
+DATABASE_PASSWORD = f"db-password-{secrets.token_hex(16)}"
+
+
+def secret_settings(database_url: str) -> Settings:
+    return Settings(
+        app=AppSettings(environment="test"),
+        database=DatabaseSettings(url=database_url),
+        supabase=SupabaseSettings(
+            url=None, jwt_secret=SecretStr(JWT_SECRET), service_role_key=SecretStr(SERVICE_ROLE_KEY)
+        ),
+    )
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app under a real uvicorn server whose loggers propagate to the test's capture."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, log_level="debug", access_log=True
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await started(server, task)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def started(server: uvicorn.Server, task: "asyncio.Task[None]") -> None:
+    for _ in range(int(SERVER_START_SECONDS / POLL_SECONDS)):
+        if server.started:
+            return
+        if task.done():
+            await task
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    raise RuntimeError("uvicorn did not start")
+
+
+async def sign_up(engine: AsyncEngine, email: str) -> uuid.UUID:
+    account_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO auth.users (id, email) VALUES (:id, :email)"),
+            {"id": account_id, "email": email},
+        )
+    return account_id
+
+
+async def exercise(client: httpx.AsyncClient, engine: AsyncEngine) -> list[httpx.Response]:
+    """Good and failing requests: bad tokens, a unique violation, invalid input."""
+    ada = await sign_up(engine, "ada@example.com")
+    twin = await sign_up(engine, "twin@example.com")
+    good = bearer(make_token(ada, "ada@example.com", secret=JWT_SECRET))
+    tokens = [
+        make_token(ada, "ada@example.com", secret=f"not-the-secret-{secrets.token_hex(16)}"),
+        make_token(ada, "ada@example.com", secret=JWT_SECRET, expires_in=-3600),
+        make_token(uuid.uuid4(), "ghost@example.com", secret=JWT_SECRET),
+        make_token(twin, "ada@example.com", secret=JWT_SECRET),
+        "not.a.token",
+        JWT_SECRET,
+    ]
+    post = {"title": "Hygiene", "content": "x", "tags": ["t"], "published": True}
+    responses = [
+        await client.get("/health"),
+        await client.get("/api/v1/users/me", headers=good),
+        await client.post(POSTS, json=post, headers=good),
+        await client.post(POSTS, json={"title": ""}, headers=good),
+        await client.get(POSTS, params={"cursor": "tampered"}),
+        await client.get("/api/v1/users/not-a-uuid"),
+    ]
+    for token in tokens:
+        responses.append(await client.get("/api/v1/users/me", headers=bearer(token)))
+    return responses
+
+
+async def exercise_without_database(client: httpx.AsyncClient) -> list[httpx.Response]:
+    token = bearer(make_token(uuid.uuid4(), "down@example.com", secret=JWT_SECRET))
+    return [
+        await client.get("/health"),
+        await client.get(POSTS),
+        await client.post(POSTS, json={"title": "t", "content": "c"}, headers=token),
+    ]
+
+
+@pytest.fixture
+async def cleanup(engine: AsyncEngine) -> AsyncIterator[None]:
+    yield
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {APP_TABLES}, auth.users CASCADE"))
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_secrets_never_reach_logs_or_responses(
+    database_url: str, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool", "uvicorn", "uvicorn.access"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    unreachable = f"postgresql://quire:{DATABASE_PASSWORD}@127.0.0.1:{free_port()}/quire"
+
+    async with served(create_app(secret_settings(database_url))) as client:
+        responses = await exercise(client, engine)
+    async with served(create_app(secret_settings(unreachable))) as client:
+        responses += await exercise_without_database(client)
+
+    statuses = sorted({response.status_code for response in responses})
+    assert statuses == [200, 201, 401, 409, 422, 503]
+    assert any(record.name.startswith("sqlalchemy.engine") for record in caplog.records)
+    assert any(record.name.startswith("uvicorn") for record in caplog.records)
+    secret_values = [JWT_SECRET, SERVICE_ROLE_KEY, DATABASE_PASSWORD]
+    if password := parse_database_url(database_url).url.password:
+        secret_values.append(password)
+    answered = "\n".join(f"{r.headers}\n{r.text}" for r in responses)
+    for value in secret_values:
+        assert value not in caplog.text
+        assert value not in answered

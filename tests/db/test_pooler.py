@@ -1,0 +1,90 @@
+"""Prepared statements behind a transaction pooler: no client ever meets another's statements.
+
+`make test-pooler` runs these (and every other test) through PgBouncer in transaction mode,
+where asyncpg's default settings fail; against a direct connection they pass too.
+"""
+
+import asyncio
+import os
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import create_engine
+from db.url import PoolMode
+
+# More clients than the pooler has server connections (20 in `make test-pooler`), so
+# consecutive transactions of one client land on different servers.
+CLIENTS = 24
+ROUNDS = 15
+
+through_transaction_pooler = pytest.mark.skipif(
+    os.environ.get("DATABASE_POOL_MODE") != "transaction",
+    reason="only meaningful through a transaction pooler (make test-pooler)",
+)
+
+
+def pool_mode() -> PoolMode | None:
+    return "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
+
+
+async def named_statements_after_use(engine: AsyncEngine) -> list[str]:
+    """Run statements in two transactions (the second one pings first) and list what is left."""
+    statement = text("SELECT CAST(:n AS int), CAST(:doc AS jsonb)")
+    names: list[str] = []
+    for _ in range(2):
+        async with engine.begin() as connection:
+            for n in range(3):
+                await connection.execute(statement, {"n": n, "doc": "{}"})
+            found = await connection.scalars(text("SELECT name FROM pg_prepared_statements"))
+            names = list(found)
+    return names
+
+
+@pytest.mark.parametrize(("mode", "leaves_statements"), [("session", True), ("transaction", False)])
+async def test_only_transaction_mode_leaves_no_named_statement_on_the_server(
+    direct_url: str, mode: PoolMode, leaves_statements: bool
+) -> None:
+    """Session mode shows what the probe catches; transaction mode must leave nothing."""
+    # A direct connection: a fresh server session holding only this engine's statements.
+    engine = create_engine(direct_url, pool_mode=mode, pool_size=1, max_overflow=0)
+    try:
+        names = await named_statements_after_use(engine)
+    finally:
+        await engine.dispose()
+    assert bool(names) is leaves_statements, names
+
+
+async def run_client(engine: AsyncEngine, number: int) -> None:
+    """One client's statements: a shape of its own, so a leaked statement cannot fit."""
+    parameters = {f"p{i}": number * 1000 + i for i in range(number % 3 + 1)}
+    terms = " + ".join(f"CAST(:{name} AS bigint)" for name in parameters)
+    statement = text(f"SELECT {terms} + {number}")
+    expected = sum(parameters.values()) + number
+    for _ in range(ROUNDS):
+        async with engine.connect() as connection:
+            assert await connection.scalar(statement, parameters) == expected
+            assert await connection.scalar(text("SELECT CAST(:n AS int)"), {"n": number}) == number
+
+
+async def test_concurrent_clients_only_ever_see_their_own_results(database_url: str) -> None:
+    engine = create_engine(database_url, pool_mode=pool_mode(), pool_size=CLIENTS, max_overflow=0)
+    try:
+        await asyncio.gather(*(run_client(engine, number) for number in range(CLIENTS)))
+    finally:
+        await engine.dispose()
+
+
+@through_transaction_pooler
+async def test_the_pooler_hands_one_server_connection_to_several_clients(
+    engine: AsyncEngine,
+) -> None:
+    """Proof that the run goes through a transaction pooler, not straight to PostgreSQL."""
+    backend = text("SELECT pg_backend_pid()")
+    async with engine.connect() as first, engine.connect() as second:
+        first_pid = await first.scalar(backend)
+        await first.commit()
+        second_pid = await second.scalar(backend)
+        await second.commit()
+    assert first_pid == second_pid

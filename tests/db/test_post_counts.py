@@ -1,0 +1,126 @@
+"""The published-post counts on tags and users stay exact through every kind of write."""
+
+import uuid
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.support import create_account
+
+# Rows whose stored count differs from a fresh count: none, ever.
+DRIFT = """
+SELECT 'tag ' || t.name AS row, t.published_post_count AS stored, count(p.id) AS actual
+FROM tags t
+LEFT JOIN post_tags pt ON pt.tag_id = t.id
+LEFT JOIN posts p ON p.id = pt.post_id AND p.is_published
+GROUP BY t.id HAVING t.published_post_count <> count(p.id)
+UNION ALL
+SELECT 'user ' || u.name, u.published_post_count, count(p.id)
+FROM users u LEFT JOIN posts p ON p.author_id = u.id AND p.is_published
+GROUP BY u.id HAVING u.published_post_count <> count(p.id)
+"""
+
+
+class Blog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def run(self, sql: str, **values: object) -> None:
+        await self.session.exec(text(sql).bindparams(**values))  # type: ignore[call-overload]
+
+    async def user(self, name: str) -> uuid.UUID:
+        user_id = await create_account(self.session, f"{name}-{uuid.uuid4().hex[:6]}@example.com")
+        await self.run(
+            "INSERT INTO users (id, email, name) SELECT id, email, :name FROM auth.users "
+            "WHERE id = :id",
+            id=user_id,
+            name=name,
+        )
+        return user_id
+
+    async def tag(self, name: str) -> uuid.UUID:
+        tag_id = uuid.uuid4()
+        await self.run(
+            "INSERT INTO tags (id, name, slug) VALUES (:id, :name, :name)", id=tag_id, name=name
+        )
+        return tag_id
+
+    async def post(self, author: uuid.UUID, tags: list[uuid.UUID], published: bool) -> uuid.UUID:
+        post_id = uuid.uuid4()
+        await self.run(
+            "INSERT INTO posts (id, author_id, title, content, slug, is_published, published_at) "
+            "VALUES (:id, :author, 'T', 'C', :slug, :published, "
+            "CASE WHEN :published THEN now() END)",
+            id=post_id,
+            author=author,
+            slug=post_id.hex,
+            published=published,
+        )
+        for tag_id in tags:
+            await self.link(post_id, tag_id)
+        return post_id
+
+    async def link(self, post_id: uuid.UUID, tag_id: uuid.UUID) -> None:
+        await self.run("INSERT INTO post_tags VALUES (:post, :tag)", post=post_id, tag=tag_id)
+
+    async def count(self, table: str, key: uuid.UUID) -> int:
+        result = await self.session.exec(  # type: ignore[call-overload]
+            text(f"SELECT published_post_count FROM {table} WHERE id = :id").bindparams(id=key)
+        )
+        return int(result.scalar_one())
+
+    async def drift(self) -> list[object]:
+        return list((await self.session.exec(text(DRIFT))).all())  # type: ignore[call-overload]
+
+
+async def test_counts_follow_publishing_tagging_and_deleting(session: AsyncSession) -> None:
+    blog = Blog(session)
+    ada, bob = await blog.user("ada"), await blog.user("bob")
+    python, sql = await blog.tag("count-python"), await blog.tag("count-sql")
+
+    first = await blog.post(ada, [python, sql], published=True)
+    draft = await blog.post(ada, [python], published=False)
+    await blog.post(bob, [sql], published=True)
+    assert (await blog.count("tags", python), await blog.count("tags", sql)) == (1, 2)
+    assert (await blog.count("users", ada), await blog.count("users", bob)) == (1, 1)
+
+    await blog.run("UPDATE posts SET is_published = true WHERE id = :id", id=draft)
+    assert await blog.count("tags", python) == 2
+    assert await blog.count("users", ada) == 2
+    await blog.run("UPDATE posts SET is_published = false WHERE id = :id", id=first)
+    await blog.run("UPDATE posts SET title = 'edited' WHERE id = :id", id=draft)
+    assert await blog.drift() == []
+
+    await blog.run(
+        "DELETE FROM post_tags WHERE post_id = :id AND tag_id = :tag", id=draft, tag=python
+    )
+    await blog.link(draft, sql)
+    assert await blog.drift() == []
+
+    await blog.run("DELETE FROM posts WHERE id = :id", id=draft)
+    assert await blog.drift() == []
+    assert await blog.count("tags", sql) == 1
+
+    await blog.run("DELETE FROM auth.users WHERE id = :id", id=bob)
+    assert await blog.count("tags", sql) == 0
+    assert await blog.drift() == []
+
+
+async def test_truncating_posts_resets_the_counts(session: AsyncSession) -> None:
+    blog = Blog(session)
+    author = await blog.user("cy")
+    tag = await blog.tag("count-truncate")
+    await blog.post(author, [tag], published=True)
+    await blog.run("TRUNCATE posts CASCADE")
+    assert (await blog.count("tags", tag), await blog.count("users", author)) == (0, 0)
+
+
+async def test_refresh_repairs_counts_written_around_the_triggers(session: AsyncSession) -> None:
+    blog = Blog(session)
+    author = await blog.user("dee")
+    tag = await blog.tag("count-refresh")
+    await blog.post(author, [tag], published=True)
+    await blog.run("UPDATE tags SET published_post_count = 42 WHERE id = :id", id=tag)
+    await blog.run("SELECT public.refresh_published_post_counts()")
+    assert await blog.count("tags", tag) == 1
+    assert await blog.drift() == []

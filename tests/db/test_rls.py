@@ -1,0 +1,353 @@
+"""Row Level Security as Supabase's Data API meets it: each policy allows and denies.
+
+Each test switches to `anon` or `authenticated` with `SET LOCAL ROLE` and the claims PostgREST
+would set, inside the test's rolled-back transaction. Every test runs twice: with the grants
+the migration leaves, and with the broad grants a Supabase project gives its roles on every
+new public table, which the policies alone must make safe.
+"""
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Result
+from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db import migrate
+from tests.support import asyncpg_dsn, create_account, recreate_database
+
+SUPABASE_DEFAULT_GRANTS = (
+    "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role"
+)
+RLS_VIOLATION = "row-level security"
+
+
+async def run(session: AsyncSession, sql: str, **params: Any) -> Result[Any]:
+    connection = await session.connection()
+    return await connection.execute(text(sql), params)
+
+
+async def column(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
+    return list((await run(session, sql, **params)).scalars())
+
+
+async def as_anon(session: AsyncSession) -> None:
+    await run(session, "RESET ROLE")
+    await run(session, "SELECT set_config('request.jwt.claims', :claims, true)",
+              claims=json.dumps({"role": "anon"}))  # fmt: skip
+    await run(session, "SET LOCAL ROLE anon")
+
+
+async def as_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await run(session, "RESET ROLE")
+    claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
+    await run(session, "SELECT set_config('request.jwt.claims', :claims, true)", claims=claims)
+    await run(session, "SET LOCAL ROLE authenticated")
+
+
+async def denied(session: AsyncSession, sql: str, **params: Any) -> str:
+    """Run `sql` expecting PostgreSQL to refuse it; return the error message."""
+    with pytest.raises(DBAPIError) as refused:
+        async with session.begin_nested():
+            await run(session, sql, **params)
+    return str(refused.value.orig)
+
+
+async def visible(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
+    """What `sql` returns, or nothing when the role may not even read the table."""
+    try:
+        async with session.begin_nested():
+            return await column(session, sql, **params)
+    except DBAPIError as error:
+        if "permission denied" not in str(error.orig):
+            raise
+        return []
+
+
+@dataclass(frozen=True)
+class World:
+    author: uuid.UUID
+    other: uuid.UUID
+    published: uuid.UUID
+    draft: uuid.UUID
+    others_draft: uuid.UUID
+    tag: uuid.UUID
+
+
+async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
+    user_id = await create_account(session, email)
+    await run(session, "INSERT INTO users (id, email, name) VALUES (:id, :email, 'Someone')",
+              id=user_id, email=email)  # fmt: skip
+    await run(session, "INSERT INTO user_profiles (user_id, bio) VALUES (:id, 'Hello')",
+              id=user_id)  # fmt: skip
+    return user_id
+
+
+async def new_post(
+    session: AsyncSession, author: uuid.UUID, slug: str, *, published: bool
+) -> uuid.UUID:
+    result = await run(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug, is_published, published_at) "
+        "VALUES (:author, :slug, 'Body', :slug, :published, "
+        "CASE WHEN :published THEN now() END) RETURNING id",
+        author=author,
+        slug=slug,
+        published=published,
+    )
+    return uuid.UUID(str(result.scalar_one()))
+
+
+@pytest.fixture(params=["migration grants", "supabase default grants"])
+async def world(request: pytest.FixtureRequest, session: AsyncSession) -> World:
+    """Two writers: the author has a published post and a draft, the other a draft."""
+    if request.param == "supabase default grants":
+        await run(session, SUPABASE_DEFAULT_GRANTS)
+    author = await new_user(session, "author@example.com")
+    other = await new_user(session, "other@example.com")
+    published = await new_post(session, author, "rls-published", published=True)
+    draft = await new_post(session, author, "rls-draft", published=False)
+    others_draft = await new_post(session, other, "rls-others-draft", published=False)
+    tag = await run(session, "INSERT INTO tags (name, slug) VALUES ('RLS', 'rls') RETURNING id")
+    tag_id = uuid.UUID(str(tag.scalar_one()))
+    for post in (published, draft, others_draft):
+        await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)",
+                  post=post, tag=tag_id)  # fmt: skip
+    return World(author, other, published, draft, others_draft, tag_id)
+
+
+# --- anon: published posts, their tags, profiles; nothing else -------------------------------
+
+
+async def test_anon_reads_published_posts_but_no_draft(session: AsyncSession, world: World) -> None:
+    await as_anon(session)
+    assert await column(session, "SELECT id FROM posts WHERE slug LIKE 'rls-%'") == [
+        world.published
+    ]
+
+
+async def test_anon_reads_tags_and_only_the_links_of_published_posts(
+    session: AsyncSession, world: World
+) -> None:
+    await as_anon(session)
+    assert await column(session, "SELECT slug FROM tags WHERE id = :id", id=world.tag) == ["rls"]
+    links = await column(session, "SELECT post_id FROM post_tags WHERE tag_id = :t", t=world.tag)
+    assert links == [world.published]
+
+
+async def test_anon_reads_public_profiles(session: AsyncSession, world: World) -> None:
+    await as_anon(session)
+    profiles = await column(
+        session,
+        "SELECT user_id FROM user_profiles WHERE user_id IN (:a, :b)",
+        a=world.author,
+        b=world.other,
+    )
+    assert set(profiles) == {world.author, world.other}
+
+
+async def test_anon_never_reads_an_email(session: AsyncSession, world: World) -> None:
+    await as_anon(session)
+    assert await visible(session, "SELECT email FROM users") == []
+    assert await visible(session, "SELECT name FROM users") == []
+
+
+async def test_anon_writes_nothing(session: AsyncSession, world: World) -> None:
+    await as_anon(session)
+    await denied(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, 't', 'c', 'anon-post')",
+        a=world.author,
+    )
+    assert await visible(session, "UPDATE posts SET title = 'x' RETURNING id") == []
+    assert await visible(session, "DELETE FROM user_profiles RETURNING id") == []
+
+
+# --- authenticated: also its own drafts, its own users row, writes to what it owns ----------
+
+
+async def test_authenticated_reads_own_drafts_not_anothers(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.author)
+    posts = await column(session, "SELECT id FROM posts WHERE slug LIKE 'rls-%'")
+    assert set(posts) == {world.published, world.draft}
+    links = await column(session, "SELECT post_id FROM post_tags WHERE tag_id = :t", t=world.tag)
+    assert set(links) == {world.published, world.draft}
+
+
+async def test_authenticated_reads_own_email_only(session: AsyncSession, world: World) -> None:
+    await as_user(session, world.author)
+    assert await column(session, "SELECT email FROM users") == ["author@example.com"]
+    assert await column(session, "SELECT email FROM users WHERE id = :o", o=world.other) == []
+
+
+async def test_authenticated_cannot_change_its_own_role(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.author)
+    assert await visible(session, "UPDATE users SET role = 'admin' RETURNING id") == []
+    await run(session, "RESET ROLE")
+    role = await column(session, "SELECT role FROM users WHERE id = :id", id=world.author)
+    assert role == ["user"]
+
+
+async def test_authenticated_writes_posts_only_as_itself(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.author)
+    insert = "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, 't', 'c', :s)"
+    message = await denied(session, insert, a=world.other, s="impostor")
+    assert RLS_VIOLATION in message
+    await run(session, insert, a=world.author, s="mine")
+    assert await column(session, "SELECT slug FROM posts WHERE slug = 'mine'") == ["mine"]
+
+
+async def test_authenticated_updates_and_deletes_only_its_own_posts(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.other)
+    update = "UPDATE posts SET title = 'Defaced' WHERE id = :id RETURNING id"
+    assert await column(session, update, id=world.published) == []
+    assert await column(session, "DELETE FROM posts WHERE id = :id RETURNING id",
+                        id=world.published) == []  # fmt: skip
+    assert await column(session, update, id=world.others_draft) == [world.others_draft]
+
+
+async def test_authenticated_cannot_give_its_post_away(session: AsyncSession, world: World) -> None:
+    await as_user(session, world.author)
+    message = await denied(
+        session, "UPDATE posts SET author_id = :o WHERE id = :id", o=world.other, id=world.draft
+    )
+    assert RLS_VIOLATION in message
+
+
+async def test_authenticated_tags_only_its_own_posts(session: AsyncSession, world: World) -> None:
+    await as_user(session, world.other)
+    await run(session, "DELETE FROM post_tags WHERE post_id = :p", p=world.others_draft)
+    await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
+              p=world.others_draft, t=world.tag)  # fmt: skip
+    message = await denied(
+        session,
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t) ON CONFLICT DO NOTHING",
+        p=world.published,
+        t=world.tag,
+    )
+    assert RLS_VIOLATION in message
+    removed = "DELETE FROM post_tags WHERE post_id = :p RETURNING post_id"
+    assert await column(session, removed, p=world.published) == []
+
+
+async def test_authenticated_edits_only_its_own_profile(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.other)
+    update = "UPDATE user_profiles SET bio = 'Edited' WHERE user_id = :u RETURNING user_id"
+    assert await column(session, update, u=world.author) == []
+    assert await column(session, update, u=world.other) == [world.other]
+    message = await denied(
+        session, "UPDATE user_profiles SET user_id = :a WHERE user_id = :o",
+        a=world.author, o=world.other,
+    )  # fmt: skip
+    assert RLS_VIOLATION in message
+
+
+async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: World) -> None:
+    await run(session, "UPDATE users SET is_active = false WHERE id = :id", id=world.author)
+    await as_user(session, world.author)
+    message = await denied(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, 't', 'c', 'banned')",
+        a=world.author,
+    )
+    assert RLS_VIOLATION in message
+    assert await column(session, "SELECT id FROM posts WHERE id = :id", id=world.draft) == [
+        world.draft
+    ]
+
+
+async def test_no_data_api_role_reads_the_migration_history(
+    session: AsyncSession, world: World
+) -> None:
+    await as_anon(session)
+    assert await visible(session, "SELECT version_num FROM alembic_version") == []
+    await as_user(session, world.author)
+    assert await visible(session, "SELECT version_num FROM alembic_version") == []
+
+
+async def test_service_role_bypasses_rls(session: AsyncSession, world: World) -> None:
+    await run(session, "SET LOCAL ROLE service_role")
+    emails = await column(session, "SELECT email FROM users WHERE id IN (:a, :o)",
+                          a=world.author, o=world.other)  # fmt: skip
+    assert len(emails) == 2
+    assert len(await column(session, "SELECT id FROM posts WHERE slug LIKE 'rls-%'")) == 3
+
+
+# --- the functions policies rely on, and the invariants of the whole schema -----------------
+
+
+async def test_auth_functions_read_the_request_claims(session: AsyncSession) -> None:
+    user_id = uuid.uuid4()
+    assert await column(session, "SELECT auth.uid()") == [None]
+    claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
+    await run(session, "SELECT set_config('request.jwt.claims', :c, true)", c=claims)
+    assert await column(session, "SELECT auth.uid()") == [user_id]
+    assert await column(session, "SELECT auth.jwt() ->> 'role'") == ["authenticated"]
+
+
+async def test_auth_uid_falls_back_to_the_legacy_claim_setting(session: AsyncSession) -> None:
+    user_id = uuid.uuid4()
+    await run(session, "SELECT set_config('request.jwt.claim.sub', :s, true)", s=str(user_id))
+    assert await column(session, "SELECT auth.uid()") == [user_id]
+
+
+async def test_every_public_table_has_rls(session: AsyncSession) -> None:
+    unprotected = await column(
+        session,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity",
+    )
+    assert unprotected == []
+
+
+async def test_the_table_owner_is_not_subject_to_rls(session: AsyncSession) -> None:
+    """No FORCE ROW LEVEL SECURITY: the API's own connection owns the tables and reads all."""
+    forced = await column(
+        session,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relforcerowsecurity",
+    )
+    assert forced == []
+
+
+async def test_downgrade_removes_the_policies_and_the_grants(direct_url: str) -> None:
+    url = await recreate_database(direct_url, "quire_rls_downgrade")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.downgrade, url, "0001")
+    state = await _rls_state(url)
+    assert state == {"policies": 0, "rls_tables": 0, "data_api_grants": 0}
+    await asyncio.to_thread(migrate.upgrade, url)
+    assert (await _rls_state(url))["policies"] > 0
+
+
+async def _rls_state(url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        row = await connection.fetchrow(
+            "SELECT "
+            "(SELECT count(*) FROM pg_policies WHERE schemaname = 'public') AS policies, "
+            "(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            " WHERE n.nspname = 'public' AND c.relrowsecurity) AS rls_tables, "
+            "(SELECT count(*) FROM information_schema.role_table_grants WHERE table_schema = "
+            " 'public' AND grantee IN ('anon', 'authenticated', 'service_role')) "
+            "AS data_api_grants"
+        )
+    finally:
+        await connection.close()
+    return dict(row)

@@ -1,0 +1,76 @@
+"""Fixtures and helpers the security tests share."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.main import create_app
+from tests.conftest import test_settings as settings_for
+from tests.support import asyncpg_dsn
+
+
+@pytest.fixture(scope="session")
+async def app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FastAPI]:
+    """The app, as in tests/conftest.py, keeping the avatars it stores in a temporary folder."""
+    settings = settings_for(database_url)
+    settings.app.media_dir = tmp_path_factory.mktemp("media")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def register_admin(url: str, email: str) -> uuid.UUID:
+    """An account in auth.users whose users row is an admin, committed at `url`."""
+    account_id = uuid.uuid4()
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        await connection.execute(
+            "INSERT INTO auth.users (id, email) VALUES ($1, $2)", account_id, email
+        )
+        await connection.execute(
+            "INSERT INTO users (id, email, name, role) VALUES ($1, $2, 'Fuzz', 'admin')",
+            account_id,
+            email,
+        )
+    finally:
+        await connection.close()
+    return account_id
+
+
+async def drop_database(url: str, name: str) -> None:
+    """Drop database `name` on the server behind `url`."""
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+# Every table the API writes, plus the accounts it reads.
+TABLES = ("auth.users", "users", "user_profiles", "posts", "tags", "post_tags")
+
+Snapshot = dict[str, list[dict[str, Any]]]
+
+
+async def snapshot(session: AsyncSession) -> Snapshot:
+    """Every row of every table, in a stable order, to compare before and after a request."""
+    rows: Snapshot = {}
+    for table in TABLES:
+        result = await session.exec(text(f"SELECT * FROM {table} ORDER BY 1, 2"))  # type: ignore[call-overload]
+        rows[table] = [dict(row._mapping) for row in result]
+    return rows
+
+
+async def set_user(session: AsyncSession, user_id: str, assignment: str) -> None:
+    """Change a user's row directly (role, status, last seen) and commit it to the test."""
+    statement = text(f"UPDATE users SET {assignment} WHERE id = :id")
+    await session.exec(statement.bindparams(id=uuid.UUID(user_id)))  # type: ignore[call-overload]
+    await session.commit()

@@ -1,0 +1,72 @@
+"""`make seed`: a small seed into a database of its own, checked row by row."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from db import migrate
+from db.seed import TAG_COUNT, TAGS_PER_POST, seed
+from tests.support import asyncpg_dsn, recreate_database
+
+POSTS = 200
+
+
+@pytest.fixture(scope="module")
+async def seeded(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
+    url = await recreate_database(direct_url, "quire_seed")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed(url, POSTS, progress=False, random_seed=7)
+    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    yield connection
+    await connection.close()
+
+
+async def count(connection: asyncpg.Connection, query: str) -> int:
+    return int(await connection.fetchval(query))
+
+
+async def test_posts_users_and_tags_are_counted_out(seeded: asyncpg.Connection) -> None:
+    assert await count(seeded, "SELECT count(*) FROM posts") == POSTS
+    assert await count(seeded, "SELECT count(*) FROM users") == POSTS // 10
+    assert await count(seeded, "SELECT count(*) FROM tags") == TAG_COUNT
+    assert await count(seeded, "SELECT count(*) FROM posts WHERE is_published") == POSTS * 9 // 10
+
+
+async def test_every_post_has_three_tags_and_content(seeded: asyncpg.Connection) -> None:
+    tags_per_post = await seeded.fetch(
+        "SELECT count(pt.tag_id) AS n FROM posts p LEFT JOIN post_tags pt ON pt.post_id = p.id "
+        "GROUP BY p.id"
+    )
+    assert {row["n"] for row in tags_per_post} == {TAGS_PER_POST}
+    lengths = await seeded.fetchrow("SELECT min(length(content)), max(length(content)) FROM posts")
+    assert 900 <= lengths[0] <= lengths[1] <= 1200
+    drafts = "SELECT count(*) FROM posts WHERE is_published <> (published_at IS NOT NULL)"
+    assert await count(seeded, drafts) == 0
+
+
+async def test_every_user_has_an_account_and_a_profile(seeded: asyncpg.Connection) -> None:
+    orphans = (
+        "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT FROM auth.users a WHERE a.id = u.id)"
+        " OR NOT EXISTS (SELECT FROM user_profiles p WHERE p.user_id = u.id)"
+    )
+    assert await count(seeded, orphans) == 0
+
+
+async def test_counts_and_indexes_are_whole_after_the_load(seeded: asyncpg.Connection) -> None:
+    """The rebuild path drops and recreates indexes; the counts are recomputed."""
+    indexes = await seeded.fetch(
+        "SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'post_tags')"
+    )
+    assert {
+        "ix_posts_search",
+        "ix_posts_published_at_published",
+        "ix_posts_author_id_published_at_published",
+        "ix_posts_author_id_created_at",
+        "ix_post_tags_tag_id",
+    } <= {row["indexname"] for row in indexes}
+    tagged = await count(seeded, "SELECT sum(published_post_count) FROM tags")
+    assert tagged == POSTS * 9 // 10 * TAGS_PER_POST
+    authored = await count(seeded, "SELECT sum(published_post_count) FROM users")
+    assert authored == POSTS * 9 // 10
