@@ -1,8 +1,8 @@
 # Quire's production image: `docker build -t quire .`, then
 #   docker run --rm --env-file .env quire python -m api.cli migrate   (DATABASE_DIRECT_URL)
 #   docker run --rm --env-file .env -p 8000:8000 quire                (serves on $PORT)
-# Set DATABASE_URL (Supabase or any PostgreSQL): without it `serve` falls back to the embedded
-# development database. See docs/deploy-supabase.md.
+# Set DATABASE_URL (Supabase or any PostgreSQL): in production Quire refuses to start without
+# one. See "Deploy against Supabase" in README.md.
 
 FROM python:3.11-slim AS build
 ENV UV_COMPILE_BYTECODE=1 \

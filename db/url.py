@@ -166,7 +166,6 @@ def transaction_pooler_args() -> dict[str, Any]:
     # nothing survives the pooler's hand-off. `statement_cache_size` is asyncpg's; the other
     # two are SQLAlchemy's asyncpg dialect's.
     return {
-        "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
         "prepared_statement_name_func": unnamed_statement,
     }
