@@ -23,7 +23,6 @@ from db.embedded import BIN_DIR, EmbeddedPostgres
 from db.engine import create_engine, create_sessionmaker
 from db.models import Role
 from db.repositories import users
-from db.seed import seed
 from db.url import parse_database_url
 
 HOST = "127.0.0.1"
@@ -47,6 +46,11 @@ def database_url(settings: Settings, *, for_migrations: bool = False) -> str:
     """The configured database, or the embedded one (started if needed) when none is set."""
     if for_migrations and settings.database.direct_url:
         return settings.database.direct_url
+    if for_migrations and settings.database.pool_mode == "transaction":
+        raise SystemExit(
+            "DATABASE_POOL_MODE=transaction: migrations never run through a transaction pooler; "
+            "set DATABASE_DIRECT_URL to the direct or session-pooler connection string."
+        )
     return settings.database.url or start_embedded(settings)
 
 
@@ -143,12 +147,14 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from db.seed import seed  # a development tool: its progress bar is a dev dependency
+
     migrate.upgrade(database_url(settings, for_migrations=True))
     print(asyncio.run(seed(database_url(settings), args.posts)).summary())
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
-    account_id = asyncio.run(_with_engine(database_url(settings), _ensure_account, args.email))
+    account_id = asyncio.run(_with_engine(settings, _ensure_account, args.email))
     secret = settings.supabase.jwt_secret.get_secret_value()
     token = issue_token(
         account_id,
@@ -161,14 +167,15 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_admin(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(_with_engine(database_url(settings), _make_admin, args.email))
+    asyncio.run(_with_engine(settings, _make_admin, args.email))
     print(f"{args.email} is now an admin")
 
 
 async def _with_engine(
-    url: str, work: Callable[[AsyncEngine, str], Awaitable[uuid.UUID]], email: str
+    settings: Settings, work: Callable[[AsyncEngine, str], Awaitable[uuid.UUID]], email: str
 ) -> uuid.UUID:
-    engine = create_engine(url, use_pool=False)
+    url = database_url(settings)
+    engine = create_engine(url, pool_mode=settings.database.pool_mode, use_pool=False)
     try:
         return await work(engine, email)
     finally:

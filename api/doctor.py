@@ -67,7 +67,7 @@ async def check_database(settings: Settings) -> Outcome:
 
 def _pool_mode(target: DatabaseTarget) -> str:
     if target.is_transaction_pooler:
-        return "transaction pooler (statement caches off, unique statement names)"
+        return "transaction pooler (statement caches off, unnamed statements)"
     if ".pooler.supabase.com" in (target.url.host or ""):
         return "session pooler"
     return "session mode"

@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import os
 import random
-import sys
 from typing import Any
 
 from bench import database, explain, report, servers
@@ -106,4 +105,4 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -158,14 +158,16 @@ def _connect_args(query: dict[str, str], mode: PoolMode) -> dict[str, Any]:
 
 def transaction_pooler_args() -> dict[str, Any]:
     """Connect arguments that keep prepared statements from leaking between pooled clients."""
-    # A transaction pooler hands each transaction to any server connection, so a statement
-    # prepared under a name outlives its client there: a cached or counter-named one is
-    # missing (or someone else's) on the next server, and even a uniquely named one is left
-    # behind, one per transaction, growing the server's memory. With both caches off and no
-    # name, asyncpg re-sends the unnamed statement's Parse with every Bind/Execute/Sync, so
-    # nothing survives the pooler's hand-off. `statement_cache_size` is asyncpg's; the other
-    # two are SQLAlchemy's asyncpg dialect's.
+    # A transaction pooler hands each transaction to any server connection, so a named
+    # prepared statement outlives its client there: a cached or counter-named one is missing
+    # (or someone else's) on the next server, and even a uniquely named one is left behind,
+    # one per transaction, piling up in the server's memory. With asyncpg's statement cache
+    # off, the unnamed statement is parsed again in the same batch as its Bind/Execute/Sync,
+    # so nothing survives the hand-off; SQLAlchemy's cache off and an explicit empty name
+    # keep it so whatever the defaults. The first argument is asyncpg's, the others
+    # SQLAlchemy's asyncpg dialect's.
     return {
+        "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
         "prepared_statement_name_func": unnamed_statement,
     }

@@ -50,7 +50,7 @@ free_port() {
 wait_for() {
     local port=$1 database=$2
     for _ in $(seq 100); do
-        if "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d "$database" -qAtc 'SELECT 1' \
+        if "$PG_BIN/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d "$database" -qAtc 'SELECT 1' \
             >/dev/null 2>&1; then
             return 0
         fi
@@ -93,6 +93,8 @@ default_pool_size = 20
 reserve_pool_size = 5
 server_round_robin = 0
 ignore_startup_parameters = extra_float_digits,options
+log_connections = 0
+log_disconnections = 0
 EOF
     # PgBouncer 1.21+ can track prepared statements itself; keep that off to stay as strict
     # as a pooler that cannot (the suite must not depend on it).
@@ -118,6 +120,11 @@ start_pgbouncer() {
 stop_all() {
     local status=$?
     trap - EXIT INT TERM
+    if ((status != 0)) && [[ -d ${WORKDIR:-} ]]; then
+        for file in pgbouncer.log postgres.log; do
+            [[ -f $WORKDIR/$file ]] && { log "last lines of $file:"; tail -n 20 "$WORKDIR/$file" >&2; }
+        done
+    fi
     if [[ -s ${WORKDIR:-}/pgbouncer.pid ]]; then
         local pid
         pid=$(<"$WORKDIR/pgbouncer.pid")
@@ -126,11 +133,6 @@ stop_all() {
     fi
     if [[ -f ${WORKDIR:-}/pgdata/postmaster.pid ]]; then
         as_server "$PG_BIN/pg_ctl" -D "$WORKDIR/pgdata" -m fast -w stop >/dev/null 2>&1 || true
-    fi
-    if ((status != 0)) && [[ -d ${WORKDIR:-} ]]; then
-        for file in pgbouncer.log postgres.log; do
-            [[ -f $WORKDIR/$file ]] && { log "last lines of $file:"; tail -n 20 "$WORKDIR/$file" >&2; }
-        done
     fi
     [[ -n ${WORKDIR:-} ]] && rm -rf "$WORKDIR"
     exit "$status"

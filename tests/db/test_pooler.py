@@ -29,28 +29,33 @@ def pool_mode() -> PoolMode | None:
     return "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
 
 
-async def named_statements_after_use(engine: AsyncEngine) -> list[str]:
-    """Run statements in two transactions (the second one pings first) and list what is left."""
-    statement = text("SELECT CAST(:n AS int), CAST(:doc AS jsonb)")
-    names: list[str] = []
-    for _ in range(2):
-        async with engine.begin() as connection:
-            for n in range(3):
-                await connection.execute(statement, {"n": n, "doc": "{}"})
-            found = await connection.scalars(text("SELECT name FROM pg_prepared_statements"))
-            names = list(found)
-    return names
+async def statements_left_behind(engine: AsyncEngine) -> list[str]:
+    """Run statements, one of them needing asyncpg's type introspection; list what stays named."""
+    statement = text("SELECT CAST(:n AS int), CAST(:doc AS jsonb), CAST('calm' AS probe_mood)")
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.execute(text("CREATE TYPE probe_mood AS ENUM ('calm')"))
+        for n in range(3):
+            await connection.execute(statement, {"n": n, "doc": "{}"})
+        names = await connection.scalars(text("SELECT name FROM pg_prepared_statements"))
+        left_behind = list(names)
+        await transaction.rollback()
+    return left_behind
 
 
 @pytest.mark.parametrize(("mode", "leaves_statements"), [("session", True), ("transaction", False)])
 async def test_only_transaction_mode_leaves_no_named_statement_on_the_server(
     direct_url: str, mode: PoolMode, leaves_statements: bool
 ) -> None:
-    """Session mode shows what the probe catches; transaction mode must leave nothing."""
+    """Session mode shows what the probe catches; transaction mode must leave nothing.
+
+    A statement left on a server connection is what the next client of a transaction pooler
+    collides with ("already exists", or runs someone else's statement) or what piles up.
+    """
     # A direct connection: a fresh server session holding only this engine's statements.
-    engine = create_engine(direct_url, pool_mode=mode, pool_size=1, max_overflow=0)
+    engine = create_engine(direct_url, pool_mode=mode, use_pool=False)
     try:
-        names = await named_statements_after_use(engine)
+        names = await statements_left_behind(engine)
     finally:
         await engine.dispose()
     assert bool(names) is leaves_statements, names

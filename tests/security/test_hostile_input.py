@@ -132,7 +132,7 @@ HOSTILE = [
     _body("an array", "PUT", PROFILE, b"[]", "application/json"),
     _body("NaN", "POST", DEACTIVATE, b'{"days": NaN}', "application/json"),
     _body("deeply nested JSON", "PATCH", POST, _nested(100_000), "application/json"),
-    _body("nested just past a limit", "PATCH", POST, _nested(1_000), "application/json"),
+    _body("nested a thousand deep", "PATCH", POST, _nested(1_000), "application/json"),
     # Duplicate keys: parsers disagree on which one wins.
     _body("a repeated key", "PATCH", POST, b'{"title": "A", "title": "B"}', "application/json"),
     _body(

@@ -145,3 +145,41 @@ async def test_concurrent_first_publishes_stamp_published_at_once(
     unpublished = await live_client.patch(url, json={"published": False}, headers=author)
     republished = await live_client.patch(url, json={"published": True}, headers=author)
     assert _stamps([unpublished, republished]) == {stored}
+
+
+async def test_concurrent_writers_sharing_tags_neither_deadlock_nor_miscount(
+    live_client: AsyncClient, engine: AsyncEngine, author: dict[str, str]
+) -> None:
+    """Posts created, published, unpublished and deleted at once, naming the same tags in
+    different orders: every request succeeds and each tag's count is still exact."""
+    names = [f"shared-{n}" for n in range(5)]
+    existing = [await _post(live_client, author, tags=names, published=True) for _ in range(6)]
+    orders = [names[n:] + names[:n] for n in range(len(names))]
+    requests = [
+        *(
+            live_client.post(
+                f"{API}/posts",
+                json={"title": "T", "content": "c", "tags": order, "published": True},
+                headers=author,
+            )
+            for order in orders
+        ),
+        *(live_client.delete(f"{API}/posts/{p['slug']}", headers=author) for p in existing[:2]),
+        *(
+            live_client.patch(f"{API}/posts/{p['slug']}", json=change, headers=author)
+            for p, change in zip(
+                existing[2:],
+                [{"published": False}, {"tags": names[::-1]}, {"tags": names[:2]}, {"tags": []}],
+                strict=True,
+            )
+        ),
+    ]
+    responses = await asyncio.gather(*requests)
+    assert all(r.status_code in (200, 201, 204) for r in responses), [r.text for r in responses]
+    shown = {t["name"]: t["post_count"] for t in (await live_client.get(f"{API}/tags")).json()}
+    counted = await _rows(
+        engine,
+        "SELECT t.name, count(*) FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
+        "JOIN posts p ON p.id = pt.post_id AND p.is_published GROUP BY t.name",
+    )
+    assert shown == dict(counted)

@@ -1,0 +1,61 @@
+"""`make bench`'s bookkeeping: wrk's line parsed, the summary line worded as the issue says."""
+
+import json
+from typing import Any
+
+from bench.load import Load, _parse
+from bench.report import build, final_line
+
+WRK_LINE = json.dumps(
+    {
+        "requests": 5000,
+        "duration_us": 10_000_000,
+        "bytes": 1,
+        "errors": {"connect": 0, "read": 0, "write": 0, "status": 2, "timeout": 1},
+        "latency_us": {"p50": 1500, "p90": 3000, "p99": 12500, "max": 20000, "mean": 1800.0},
+    }
+)
+
+
+def scenario(rps: float, p99: float, errors: int = 0) -> dict[str, Any]:
+    return {"requests_per_second": rps, "p99_ms": p99, "errors": errors}
+
+
+def test_wrk_output_is_read_from_its_last_json_line() -> None:
+    result = _parse("Running 10s test\n" + WRK_LINE + "\n")
+    assert (result.requests, result.requests_per_second) == (5000, 500.0)
+    assert (result.p50_ms, result.p99_ms) == (1.5, 12.5)
+    assert (result.errors, result.error_kinds) == (3, {"status": 2, "timeout": 1})
+
+
+def test_final_line_compares_list_posts_with_the_ceiling_and_sums_errors() -> None:
+    run = {
+        "api": {"rss_mb": {}, "scenarios": {"list_posts": scenario(600, 41.25)}},
+        "ceiling": {
+            "rss_mb": {},
+            "scenarios": {
+                "ceiling_list_posts": scenario(1200, 20),
+                "ceiling_hello": scenario(9e3, 2),
+            },
+        },
+    }
+    result = build({10_000: run}, Load(), 10_000)
+    assert (
+        final_line(result) == "bench: list_posts 600 req/s = 50% of ceiling; p99 41.2 ms; errors 0"
+    )
+
+
+def test_two_sizes_report_each_p99_and_their_ratio() -> None:
+    def run(p99: float) -> dict[str, Any]:
+        return {
+            "api": {"scenarios": {"list_posts": scenario(600, p99)}},
+            "ceiling": {"scenarios": {"ceiling_list_posts": scenario(1200, 10, errors=1)}},
+        }
+
+    result = build({10_000: run(20.0), 1_000_000: run(30.0)}, Load(), 1_000_000)
+    assert result["p99_by_size"]["list_posts"] == {
+        "p99_ms_10000": 20.0,
+        "p99_ms_1000000": 30.0,
+        "ratio": 1.5,
+    }
+    assert final_line(result).endswith("errors 1")
