@@ -30,12 +30,12 @@ bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.
 OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
 
 
-def get_verifier(request: Request) -> TokenVerifier:
+async def get_verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
-def get_cursors(request: Request) -> CursorCodec:
+async def get_cursors(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursors
     return codec
 

@@ -33,7 +33,7 @@ MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 FILE_NAME = r"^[0-9a-f]{32}\.(png|jpg|webp)$"
 
 
-def get_avatar_store(request: Request) -> AvatarStore:
+async def get_avatar_store(request: Request) -> AvatarStore:
     """The app's one avatar store, built on first use."""
     state = request.app.state
     if getattr(state, "avatar_store", None) is None:
