@@ -18,6 +18,7 @@ from starlette.routing import Match
 logger = logging.getLogger("quire.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
@@ -162,19 +163,22 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 def _unparsable_body(detail: str) -> Response:
-    """The framework's only 400s are bodies it cannot parse (not UTF-8, a broken form):
-    answered like malformed JSON, a 422 naming the body."""
+    """A body the framework cannot parse (its only 400s), answered like malformed JSON."""
     error = FieldError(field="body", message=detail, type="body_invalid")
     return problem_response(422, "The request is not valid.", errors=[error])
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method served at this path: Starlette's 405 names only the first route's."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if route.matches(request.scope)[0] != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    """Every method some route serves at this path: Starlette's 405 names one route's only."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _sqlstate(error: DBAPIError) -> str | None:
@@ -191,6 +195,11 @@ async def _database_error(request: Request, error: Exception) -> Response:
         return problem_response(409, "The change conflicts with existing data.")
     if state in {STRING_TOO_LONG, INVALID_TEXT, UNTRANSLATABLE, CHECK_VIOLATION}:
         return problem_response(422, "A value is not acceptable to the database.")
+    if state is not None and state.startswith("40"):
+        # A deadlock or serialization failure: the transaction was rolled back whole.
+        return problem_response(
+            409, "The change collided with a concurrent one and was not applied; retry it."
+        )
     if state is None or error.connection_invalidated or state.startswith(("08", "57")):
         logger.warning("database unavailable: %s", type(error.orig).__name__)
         return problem_response(503, "The database is unavailable; try again shortly.")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.pool import FairAsyncQueuePool
 from db.url import PoolMode, parse_database_url
 
 
@@ -24,7 +25,12 @@ def create_engine(
     """An asyncpg engine for a pasted connection string; closed connections are never lent."""
     target = parse_database_url(database_url, pool_mode=pool_mode)
     pool_args: dict[str, Any] = (
-        {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+        {
+            "poolclass": FairAsyncQueuePool,
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+        }
         if use_pool
         else {"poolclass": NullPool}
     )

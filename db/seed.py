@@ -124,7 +124,7 @@ async def seed(
     """Add `posts` posts (and a tenth as many users) to the database at `url`."""
     started = time.monotonic()
     # Sample data, reproducible from `random_seed`: no secret depends on it.
-    generator = Generator(random.Random(random_seed))  # noqa: S311  # nosec B311  # nosec B311  # reproducible sample data
+    generator = Generator(random.Random(random_seed))  # noqa: S311  # nosec B311  # reproducible sample data
     users = max(1, posts // POSTS_PER_USER)
     connection = await asyncpg.connect(**connect_arguments(url))
     try:

@@ -27,6 +27,17 @@ from db.embedded import EmbeddedPostgres, free_port
 from db.engine import create_engine
 from tests.support import bearer, create_account, make_token
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests that need a transaction pooler unless the run goes through one."""
+    if os.environ.get("DATABASE_POOL_MODE") == "transaction":
+        return
+    pooled = [item for item in items if item.get_closest_marker("pooler")]
+    if pooled:
+        config.hook.pytest_deselected(items=pooled)
+        items[:] = [item for item in items if not item.get_closest_marker("pooler")]
+
+
 APP_TABLES = "users, user_profiles, posts, tags, post_tags"
 
 

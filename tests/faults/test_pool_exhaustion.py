@@ -1,5 +1,6 @@
-"""An exhausted connection pool is an overload: 503 problem, never 500 nor a hang."""
+"""An exhausted connection pool: waits served in arrival order, then 503, never 500 nor a hang."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,7 +10,50 @@ from httpx import ASGITransport, AsyncClient
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.main import create_app
 from db.engine import create_engine, create_sessionmaker
+from db.pool import FairAsyncQueuePool, HandoffQueue
 from tests import conftest
+
+
+async def settle(queue: HandoffQueue[str], waiting: int) -> None:
+    """Let the getter tasks run until `waiting` of them wait on the queue."""
+    for _ in range(100):
+        if queue.waiting == waiting:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{queue.waiting} getters wait, not {waiting}")
+
+
+async def test_a_returned_connection_goes_to_the_longest_waiter_not_a_newcomer() -> None:
+    queue: HandoffQueue[str] = HandoffQueue(maxsize=2)
+    getters = [asyncio.create_task(queue.get()) for _ in range(3)]
+    await settle(queue, 3)
+    queue.put_nowait("first")
+    queue.put_nowait("second")
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()
+    assert [await getters[0], await getters[1]] == ["first", "second"]
+    queue.put_nowait("third")
+    assert await getters[2] == "third"
+
+
+async def test_a_connection_handed_to_a_waiter_that_timed_out_goes_to_the_next() -> None:
+    queue: HandoffQueue[str] = HandoffQueue(maxsize=1)
+    late, next_in_line = asyncio.create_task(queue.get()), asyncio.create_task(queue.get())
+    await settle(queue, 2)
+    queue.put_nowait("connection")
+    late.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await late
+    assert await next_in_line == "connection"
+    assert queue.empty()
+
+
+async def test_idle_connections_are_kept_up_to_the_pool_size() -> None:
+    queue: HandoffQueue[str] = HandoffQueue(maxsize=1)
+    queue.put_nowait("kept")
+    with pytest.raises(asyncio.QueueFull):
+        queue.put_nowait("overflow")
+    assert queue.get_nowait() == "kept"
 
 
 @pytest.fixture
@@ -17,6 +61,7 @@ async def starved_app(database_url: str) -> AsyncIterator[FastAPI]:
     """The app with a one-connection pool that gives up waiting almost at once."""
     app = create_app(conftest.test_settings(database_url))
     async with app.router.lifespan_context(app):
+        assert isinstance(app.state.engine.pool, FairAsyncQueuePool)
         await app.state.engine.dispose()
         app.state.engine = create_engine(
             database_url,

@@ -290,3 +290,20 @@ async def test_a_body_just_under_the_cap_is_accepted(client: AsyncClient, setup:
     )
     assert response.status_code == 200, response.text
     assert json.loads(response.text)["title"] == "t"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", f"{API}/users/me", "GET, PATCH"),
+        ("DELETE", f"{API}/posts", "GET, POST"),
+        ("PATCH", DEACTIVATE, "POST"),
+    ],
+)
+async def test_a_wrong_method_is_405_naming_every_allowed_one(
+    client: AsyncClient, setup: Setup, method: str, path: str, allowed: str
+) -> None:
+    response = await client.request(method, path, json={"days": 1}, headers=setup.admin)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.headers["content-type"] == "application/problem+json"
