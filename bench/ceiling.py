@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from db.seed import connect_arguments
+from db.url import asyncpg_arguments
 
 PAGE_SIZE = 20
 PAGE = """
@@ -54,7 +54,7 @@ class Ceiling:
             if message["type"] == "lifespan.startup":
                 url = os.environ["BENCH_DATABASE_URL"]
                 self.pool = await asyncpg.create_pool(
-                    min_size=10, max_size=20, **connect_arguments(url)
+                    min_size=10, max_size=20, **asyncpg_arguments(url)
                 )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

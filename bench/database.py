@@ -20,8 +20,8 @@ from api.auth import issue_token
 from bench.scenarios import Fixtures
 from db import migrate
 from db.embedded import EmbeddedPostgres
-from db.seed import connect_arguments, seed, tag_names
-from db.url import parse_database_url
+from db.seed import seed, tag_names
+from db.url import asyncpg_arguments, parse_database_url
 
 DATA_DIR = Path(".data/bench-postgres")
 PORT = 54330
@@ -50,20 +50,15 @@ def bench_server() -> Iterator[str]:
         server.stop()
 
 
-def with_database(url: str, name: str) -> str:
-    target = parse_database_url(url)
-    return target.url.set(database=name, drivername="postgresql").render_as_string(False)
-
-
 async def create_database(maintenance_url: str, name: str) -> str:
-    connection = await asyncpg.connect(**connect_arguments(maintenance_url))
+    connection = await asyncpg.connect(**asyncpg_arguments(maintenance_url))
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
-    return with_database(maintenance_url, name)
+    return parse_database_url(maintenance_url).with_database(name)
 
 
 def migrate_database(url: str) -> None:
@@ -72,7 +67,7 @@ def migrate_database(url: str) -> None:
 
 async def fill(url: str, posts: int) -> int:
     """Seed up to `posts` posts; return how many were added."""
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         missing = posts - int(await connection.fetchval("SELECT count(*) FROM posts"))
     finally:
@@ -80,7 +75,7 @@ async def fill(url: str, posts: int) -> int:
     if missing <= 0:
         return 0
     await seed(url, missing)
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         # Sets the visibility map, so the plans measured are those of a settled table.
         await connection.execute("VACUUM (ANALYZE) users, user_profiles, posts, tags, post_tags")
@@ -91,7 +86,7 @@ async def fill(url: str, posts: int) -> int:
 
 async def fixtures(url: str, secret: str) -> Fixtures:
     """Tags, authors and posts to request, and tokens of bench accounts."""
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         slugs = await connection.fetch(
             "SELECT slug FROM tags WHERE lower(name) = ANY($1::text[]) ORDER BY slug",
@@ -136,7 +131,7 @@ async def _accounts(connection: asyncpg.Connection, secret: str) -> list[str]:
 
 async def remove_bench_posts(url: str) -> int:
     """Delete what the write scenario created, so every run starts from the same data."""
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         status = await connection.execute(
             "DELETE FROM posts WHERE author_id IN "
@@ -161,7 +156,7 @@ class StatementCounter:
         self.available = False
 
     async def enable(self) -> bool:
-        connection = await asyncpg.connect(**connect_arguments(self.url))
+        connection = await asyncpg.connect(**asyncpg_arguments(self.url))
         try:
             await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             await connection.fetchval("SELECT count(*) FROM pg_stat_statements")
@@ -193,7 +188,7 @@ class StatementCounter:
         return StatementCount(per_request=round(total / requests, 2), statements=statements)
 
     async def _fetch(self, query: str) -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(**connect_arguments(self.url))
+        connection = await asyncpg.connect(**asyncpg_arguments(self.url))
         try:
             return list(await connection.fetch(query))
         finally:

@@ -16,7 +16,7 @@ from api.main import create_app
 from api.settings import DatabaseSettings, Settings, SupabaseSettings
 from bench.ceiling import PAGE, PAGE_SIZE, TAGS
 from bench.scenarios import Request, Scenario
-from db.seed import connect_arguments
+from db.url import asyncpg_arguments
 
 EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
 EXPLAINED = ("SELECT", "WITH")
@@ -70,7 +70,7 @@ async def _explain(engine: AsyncEngine, statement: str, parameters: Any) -> Plan
 
 
 async def explain_ceiling(url: str) -> list[Plan]:
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         rows = await connection.fetch(EXPLAIN + PAGE, PAGE_SIZE + 1)
         page = await connection.fetch(PAGE, PAGE_SIZE + 1)

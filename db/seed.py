@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
-from db.url import parse_database_url
+from db.url import asyncpg_arguments
 
 TAG_COUNT = 200
 TAGS_PER_POST = 3
@@ -102,22 +102,6 @@ class Generator:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
 
-def connect_arguments(url: str) -> dict[str, Any]:
-    """asyncpg.connect keyword arguments for any URL Quire accepts."""
-    target = parse_database_url(url)
-    args = {key: value for key, value in target.connect_args.items() if key in {"ssl", "timeout"}}
-    if target.is_transaction_pooler:
-        args["statement_cache_size"] = 0
-    return {
-        "user": target.url.username,
-        "password": target.url.password,
-        "host": target.url.host,
-        "port": target.url.port,
-        "database": target.url.database,
-        **args,
-    }
-
-
 async def seed(
     url: str, posts: int, *, progress: bool = True, random_seed: int | None = None
 ) -> SeedReport:
@@ -126,7 +110,7 @@ async def seed(
     # Sample data, reproducible from `random_seed`: no secret depends on it.
     generator = Generator(random.Random(random_seed))  # noqa: S311  # nosec B311  # reproducible sample data
     users = max(1, posts // POSTS_PER_USER)
-    connection = await asyncpg.connect(**connect_arguments(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         async with connection.transaction():
             await _prepare(connection)

@@ -28,6 +28,10 @@ SUPPORTED_PARAMETERS = {"sslmode", "sslrootcert", "connect_timeout", "applicatio
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
 
 
+# Connect arguments that SQLAlchemy's asyncpg dialect consumes and asyncpg itself would reject.
+SQLALCHEMY_ONLY = frozenset({"prepared_statement_cache_size", "prepared_statement_name_func"})
+
+
 class DatabaseUrlError(ValueError):
     """The connection string cannot be understood; the message says why."""
 
@@ -46,6 +50,27 @@ class DatabaseTarget:
 
     def redacted(self) -> str:
         return self.url.render_as_string(hide_password=True)
+
+    def asyncpg_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for a plain `asyncpg.connect` or pool, without SQLAlchemy."""
+        connect = {k: v for k, v in self.connect_args.items() if k not in SQLALCHEMY_ONLY}
+        return {
+            "user": self.url.username,
+            "password": self.url.password,
+            "host": self.url.host,
+            "port": self.url.port,
+            "database": self.url.database,
+            **connect,
+        }
+
+    def with_database(self, name: str) -> str:
+        """A libpq URL for database `name` on the same server, with the same credentials."""
+        return self.url.set(database=name, drivername="postgresql").render_as_string(False)
+
+
+def asyncpg_arguments(url: str) -> dict[str, Any]:
+    """`asyncpg.connect` keyword arguments for any URL Quire accepts."""
+    return parse_database_url(url).asyncpg_arguments()
 
 
 def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> DatabaseTarget:

@@ -19,13 +19,12 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import get_session
 from api.main import create_app
 from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
 from db.engine import create_engine
-from tests.support import bearer, create_account, make_token
+from tests.support import bearer, create_account, make_token, override_session
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -113,18 +112,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def client(app: FastAPI, session: AsyncSession) -> AsyncIterator[AsyncClient]:
     """The app over ASGI, its session dependency bound to the test's transaction."""
-
-    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        finally:
-            session.expunge_all()
-
-    app.dependency_overrides[get_session] = session_in_test_transaction
+    override_session(app, session)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://quire.test") as c:
         yield c
     app.dependency_overrides.clear()

@@ -1,49 +1,34 @@
 """Helpers the tests share: databases, tokens, accounts."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.auth import issue_token
-from api.settings import LOCAL_JWT_SECRET
-from db.url import parse_database_url
+from api.deps import get_session
+from api.main import create_app
+from api.settings import LOCAL_JWT_SECRET, Settings
+from db.url import asyncpg_arguments, parse_database_url
 
 TEST_JWT_SECRET = LOCAL_JWT_SECRET
 
 
-def asyncpg_dsn(url: str) -> dict[str, Any]:
-    """Keyword arguments for asyncpg.connect from any URL Quire accepts."""
-    target = parse_database_url(url)
-    args = {k: v for k, v in target.connect_args.items() if k in {"ssl", "timeout"}}
-    if target.is_transaction_pooler:
-        args["statement_cache_size"] = 0
-    return {
-        "user": target.url.username,
-        "password": target.url.password,
-        "host": target.url.host,
-        "port": target.url.port,
-        "database": target.url.database,
-        **args,
-    }
-
-
-def with_database(url: str, name: str) -> str:
-    target = parse_database_url(url)
-    return target.url.set(database=name, drivername="postgresql").render_as_string(False)
-
-
 async def recreate_database(url: str, name: str) -> str:
     """Drop and create database `name` on the server behind `url`; return its URL."""
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
-    return with_database(url, name)
+    return parse_database_url(url).with_database(name)
 
 
 def make_token(
@@ -69,3 +54,34 @@ async def create_account(session: AsyncSession, email: str) -> uuid.UUID:
         )
     )
     return account_id
+
+
+def override_session(app: FastAPI, session: AsyncSession) -> None:
+    """Bind the app's session dependency to the test's transaction, committing per request
+    the way the real dependency does (a commit releases the test's savepoint)."""
+
+    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            session.expunge_all()
+
+    app.dependency_overrides[get_session] = session_in_test_transaction
+
+
+@asynccontextmanager
+async def serve_app(
+    settings: Settings, session: AsyncSession, base_url: str = "http://quire.test"
+) -> AsyncIterator[AsyncClient]:
+    """A fresh app built from `settings`, its session bound to the test's transaction."""
+    app = create_app(settings)
+    override_session(app, session)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield client

@@ -8,7 +8,8 @@ import pytest
 
 from db import migrate
 from db.seed import TAG_COUNT, TAGS_PER_POST, seed
-from tests.support import asyncpg_dsn, recreate_database
+from db.url import asyncpg_arguments
+from tests.support import recreate_database
 
 POSTS = 200
 
@@ -18,7 +19,7 @@ async def seeded(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
     url = await recreate_database(direct_url, "quire_seed")
     await asyncio.to_thread(migrate.upgrade, url)
     await seed(url, POSTS, progress=False, random_seed=7)
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     yield connection
     await connection.close()
 

@@ -8,7 +8,6 @@ import threading
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
@@ -19,16 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import AsyncClient, Response
 from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import get_session
-from api.main import create_app
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES
 from tests import conftest
-from tests.support import bearer, create_account, make_token
+from tests.support import bearer, create_account, make_token, serve_app
 
 AVATAR = "/api/v1/users/me/avatar"
 PUBLIC_URL = "http://quire.test"
@@ -189,25 +186,6 @@ def _field(part: MIMEPart) -> str | None:
     return name if isinstance(name, str) else None
 
 
-@asynccontextmanager
-async def serve_app(settings: Settings, session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    """The app built from `settings`, its session bound to the test's transaction."""
-    app = create_app(settings)
-
-    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
-        yield session
-        await session.commit()
-        session.expunge_all()
-
-    app.dependency_overrides[get_session] = session_in_test_transaction
-    transport = ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        AsyncClient(transport=transport, base_url=PUBLIC_URL) as client,
-    ):
-        yield client
-
-
 def avatar_settings(database_url: str, media_dir: Path, supabase_url: str | None) -> Settings:
     settings = conftest.test_settings(database_url)
     app = settings.app.model_copy(update={"media_dir": media_dir, "public_url": PUBLIC_URL})
@@ -229,7 +207,9 @@ async def local(
     database_url: str, session: AsyncSession, media_dir: Path
 ) -> AsyncIterator[AsyncClient]:
     """The app with no Supabase project: avatars go to the local media folder."""
-    async with serve_app(avatar_settings(database_url, media_dir, None), session) as client:
+    async with serve_app(
+        avatar_settings(database_url, media_dir, None), session, PUBLIC_URL
+    ) as client:
         yield client
 
 
@@ -245,7 +225,7 @@ async def hosted(
 ) -> AsyncIterator[AsyncClient]:
     """The app with a Supabase project whose Storage is the stand-in."""
     settings = avatar_settings(database_url, media_dir, storage.url)
-    async with serve_app(settings, session) as client:
+    async with serve_app(settings, session, PUBLIC_URL) as client:
         yield client
 
 
@@ -254,7 +234,7 @@ async def sign_up(
 ) -> tuple[uuid.UUID, dict[str, str]]:
     email = f"avatar-{uuid.uuid4().hex[:8]}@example.com"
     account_id = await create_account(session, email)
-    await session.flush()
+    await session.commit()  # outlives a refused request's rollback; the test still rolls back
     claims = {"iss": f"{issuer}/auth/v1"} if issuer else {}
     return account_id, bearer(make_token(account_id, email, secret=PROJECT_SECRET, **claims))
 
@@ -356,7 +336,7 @@ async def test_a_storage_failure_is_a_503_and_keeps_the_profile(
 ) -> None:
     storage.bucket = "some-other-bucket"
     settings = avatar_settings(database_url, media_dir, storage.url)
-    async with serve_app(settings, session) as client:
+    async with serve_app(settings, session, PUBLIC_URL) as client:
         _, headers = await sign_up(session, issuer=storage.url)
         assert_problem(await put_avatar(client, headers, png()), 503)
         me = await client.get("/api/v1/users/me", headers=headers)

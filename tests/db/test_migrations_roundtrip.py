@@ -17,7 +17,8 @@ from alembic.script import Script, ScriptDirectory
 
 from db import migrate
 from db.supabase_export import export
-from tests.support import asyncpg_dsn, recreate_database
+from db.url import asyncpg_arguments
+from tests.support import recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAWK_CONFIG = ROOT / ".squawk.toml"
@@ -87,7 +88,7 @@ def previous(script: Script) -> str:
 
 async def fingerprint(url: str) -> Fingerprint:
     """The schema as sorted rows per kind of object, comparable between two states."""
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         return {
             kind: sorted((tuple(row) for row in await connection.fetch(query, SCHEMAS)), key=repr)
@@ -99,7 +100,7 @@ async def fingerprint(url: str) -> Fingerprint:
 
 async def execute(url: str, *statements: str) -> list[str]:
     """Run `statements` in one transaction, then list the public tables left without rows."""
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         async with connection.transaction():
             for statement in statements:

@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import migrate
-from tests.support import asyncpg_dsn, create_account, recreate_database
+from db.url import asyncpg_arguments
+from tests.support import create_account, recreate_database
 
 SUPABASE_DEFAULT_GRANTS = (
     "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role"
@@ -337,7 +338,7 @@ async def test_downgrade_removes_the_policies_and_the_grants(direct_url: str) ->
 
 
 async def _rls_state(url: str) -> dict[str, int]:
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         row = await connection.fetchrow(
             "SELECT "

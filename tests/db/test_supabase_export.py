@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 
 from db import migrate, supabase_export
 from db.embedded import BIN_DIR
-from db.url import parse_database_url
-from tests.support import asyncpg_dsn, recreate_database
+from db.url import asyncpg_arguments, parse_database_url
+from tests.support import recreate_database
 
 SUPABASE_DIR = Path(__file__).resolve().parents[2] / "supabase"
 SEED = (SUPABASE_DIR / "seed.sql").read_text()
@@ -96,7 +96,7 @@ CREATE TABLE pgsodium.key (id uuid PRIMARY KEY, name text);
 
 async def execute(url: str, sql: str) -> None:
     """Run a multi-statement script in one transaction."""
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         async with connection.transaction():
             await connection.execute(sql)
@@ -105,7 +105,7 @@ async def execute(url: str, sql: str) -> None:
 
 
 async def fetch(url: str, sql: str) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         return list(await connection.fetch(sql))
     finally:

@@ -23,7 +23,8 @@ import pytest
 
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
-from tests.support import TEST_JWT_SECRET, asyncpg_dsn, bearer, make_token
+from db.url import asyncpg_arguments
+from tests.support import TEST_JWT_SECRET, bearer, make_token
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE_SECONDS = 60.0
@@ -137,7 +138,7 @@ async def signed_up(database_url: str) -> dict[str, str]:
     """Register a new account in auth.users and return its bearer header."""
     account_id = uuid.uuid4()
     email = f"fault-{account_id.hex[:8]}@example.com"
-    connection = await asyncpg.connect(**asyncpg_dsn(database_url))
+    connection = await asyncpg.connect(**asyncpg_arguments(database_url))
     try:
         await connection.execute(
             "INSERT INTO auth.users (id, email) VALUES ($1, $2)", account_id, email
@@ -148,7 +149,7 @@ async def signed_up(database_url: str) -> dict[str, str]:
 
 
 async def fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(**asyncpg_dsn(database_url))
+    connection = await asyncpg.connect(**asyncpg_arguments(database_url))
     try:
         return list(await connection.fetch(query, *args))
     finally:

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.main import create_app
+from db.url import asyncpg_arguments
 from tests.conftest import test_settings as settings_for
-from tests.support import asyncpg_dsn
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ async def app(
 async def register_admin(url: str, email: str) -> uuid.UUID:
     """An account in auth.users whose users row is an admin, committed at `url`."""
     account_id = uuid.uuid4()
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await connection.execute(
             "INSERT INTO auth.users (id, email) VALUES ($1, $2)", account_id, email
@@ -47,7 +47,7 @@ async def register_admin(url: str, email: str) -> uuid.UUID:
 
 async def drop_database(url: str, name: str) -> None:
     """Drop database `name` on the server behind `url`."""
-    connection = await asyncpg.connect(**asyncpg_dsn(url))
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
