@@ -123,7 +123,7 @@ def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
         "-h", str(target.url.host), "-p", str(target.url.port),
         "-U", str(target.url.username), "-d", str(target.url.database),
     ]  # fmt: skip
-    raise SystemExit(subprocess.call(command, env=env))  # noqa: S603
+    raise SystemExit(subprocess.call(command, env=env))  # noqa: S603  # nosec B603
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -233,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=PORT)
     dev.set_defaults(run=cmd_dev)
     serve = commands.add_parser("serve", help="production server: no reload, several workers")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104 - a server binds every interface by design
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104  # nosec B104  # a server binds every interface by design
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", PORT)))
     serve.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))

@@ -85,7 +85,7 @@ class EmbeddedPostgres:
         """Create `name` unless it exists."""
         if not DATABASE_NAME.fullmatch(name):
             raise EmbeddedPostgresError(f"not a plain database name: {name!r}")
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - name checked above
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608  # nosec B608  # name checked above
         exists = self.psql("-tAc", query)
         if exists.strip() != "1":
             self._run(BIN_DIR / "createdb", *self._conn_args(), name)
