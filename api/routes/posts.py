@@ -58,10 +58,8 @@ async def list_posts(
     """Published posts, newest first: filter by tags (all of them), author, or a search."""
     filters = PostFilter(tags=tag, author_id=author, query=q)
     page = await posts.published(session, filters, limit, cursors.decode(cursor, PUBLISHED))
-    return PostsPage(
-        items=[_public(post) for post in page.items],
-        next_cursor=cursors.encode(page.next, PUBLISHED),
-    )
+    next_cursor = cursors.encode(page.next, PUBLISHED)
+    return PostsPage.model_validate({"items": page.items, "next_cursor": next_cursor})
 
 
 @router.get("/{slug}", responses=problem_responses(401, 403, 404), openapi_extra=OPTIONAL_AUTH)
