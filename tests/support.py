@@ -1,9 +1,11 @@
 """Helpers the tests share: databases, tokens, accounts."""
 
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
 
 import asyncpg
 from fastapi import FastAPI
@@ -85,3 +87,35 @@ async def serve_app(
         AsyncClient(transport=ASGITransport(app=app), base_url=base_url) as client,
     ):
         yield client
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1, the base of every stand-in for an external service.
+
+    Subclasses set their state, then call `super().__init__(handler)`.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -4,9 +4,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Mapped
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,16 @@ def page_of(rows: Sequence[T], limit: int, keyset_of: Callable[[T], Keyset]) -> 
     items = list(rows[:limit])
     has_more = len(rows) > limit
     return Page(items=items, next=keyset_of(items[-1]) if has_more and items else None)
+
+
+def newest_first(
+    statement: S,
+    at: Mapped[Any],
+    key: Mapped[Any],
+    after: Keyset | None,
+    limit: int,
+) -> S:
+    """Order by (`at`, `key`) descending, start strictly after `after`, fetch `limit + 1`."""
+    if after is not None:
+        statement = statement.where(tuple_(at, key) < tuple_(after.at, after.id))
+    return statement.order_by(at.desc(), key.desc()).limit(limit + 1)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     func,
     literal_column,
     or_,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import selectinload
@@ -28,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from db.models import Post, PostTag, Tag, User, search_document
-from db.repositories.pages import Keyset, Page, page_of
+from db.repositories.pages import Keyset, Page, newest_first, page_of
 
 SLUG_MAX = 200
 # Room for "-<number>" or "-<8 hex digits>" after the title's slug.
@@ -189,12 +188,10 @@ async def published(
     session: AsyncSession, filters: PostFilter, limit: int, after: Keyset | None
 ) -> Page[PostView]:
     """Published posts, newest first, one keyset page; authors and tags loaded in bulk."""
-    statement = _published_matching(filters)
-    if after is not None:
-        position = tuple_(col(Post.published_at), col(Post.id))
-        statement = statement.where(position < tuple_(after.at, after.id))
-    statement = statement.order_by(col(Post.published_at).desc(), col(Post.id).desc())
-    return page_of(await _views(session, statement.limit(limit + 1)), limit, _published_keyset)
+    statement = newest_first(
+        _published_matching(filters), col(Post.published_at), col(Post.id), after, limit
+    )
+    return page_of(await _views(session, statement), limit, _published_keyset)
 
 
 def _published_keyset(post: PostView) -> Keyset:
@@ -295,11 +292,8 @@ async def by_author(
     statement = _listed().where(col(Post.author_id) == author_id)
     if published_only is not None:
         statement = statement.where(col(Post.is_published) == published_only)
-    if after is not None:
-        position = tuple_(col(Post.created_at), col(Post.id))
-        statement = statement.where(position < tuple_(after.at, after.id))
-    statement = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
-    return page_of(await _views(session, statement.limit(limit + 1)), limit, _created_keyset)
+    statement = newest_first(statement, col(Post.created_at), col(Post.id), after, limit)
+    return page_of(await _views(session, statement), limit, _created_keyset)
 
 
 def _created_keyset(post: PostView) -> Keyset:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, tuple_, update
+from sqlalchemy import exists, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
-from db.repositories.pages import Keyset, Page, page_of
+from db.repositories.pages import Keyset, Page, newest_first, page_of
 
 # A user's `last_seen_at` is refreshed at most this often, so most requests only read.
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -125,12 +125,8 @@ async def search(
         )
     if filters.is_active is not None:
         statement = statement.where(col(User.is_active) == filters.is_active)
-    if after is not None:
-        statement = statement.where(
-            tuple_(col(User.created_at), col(User.id)) < tuple_(after.at, after.id)
-        )
-    statement = statement.order_by(col(User.created_at).desc(), col(User.id).desc())
-    rows = (await session.exec(statement.limit(limit + 1))).all()
+    statement = newest_first(statement, col(User.created_at), col(User.id), after, limit)
+    rows = (await session.exec(statement)).all()
     return page_of(rows, limit, _created_keyset)
 
 

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.settings import LOCAL_JWT_SECRET, Settings, SupabaseSettings
 from tests import conftest
-from tests.support import create_account, serve_app
+from tests.support import LoopbackServer, create_account, serve_app
 
 ME = "/api/v1/users/me"
 JWKS_PATH = "/auth/v1/.well-known/jwks.json"
@@ -68,7 +68,7 @@ class SigningKey:
 RSA_KEY = SigningKey.rs256("rsa-key-1")
 
 
-class JwksStandIn:
+class JwksStandIn(LoopbackServer):
     """A stand-in for Supabase Auth's JWKS endpoint, served over real HTTP on 127.0.0.1."""
 
     def __init__(self) -> None:
@@ -78,27 +78,15 @@ class JwksStandIn:
         self.fetches = 0
         self.requested = threading.Event()
         self.release: threading.Event | None = None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(self._handler())
 
     def serve(self, *keys: SigningKey) -> None:
         self.keys = [key.jwk() for key in keys]
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
         if self.release is not None:
             self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self

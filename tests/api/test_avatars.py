@@ -4,7 +4,6 @@ or in the local media folder, which the API serves itself."""
 import asyncio
 import json
 import struct
-import threading
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES
 from tests import conftest
-from tests.support import bearer, create_account, make_token, serve_app
+from tests.support import LoopbackServer, bearer, create_account, make_token, serve_app
 
 AVATAR = "/api/v1/users/me/avatar"
 PUBLIC_URL = "http://quire.test"
@@ -64,7 +63,7 @@ class Upload:
     authorization: str | None
 
 
-class StorageStandIn:
+class StorageStandIn(LoopbackServer):
     """A stand-in for Supabase Storage's object API, served over real HTTP on 127.0.0.1.
 
     It answers uploads, deletes and public reads as Storage does, and records the uploads.
@@ -75,23 +74,7 @@ class StorageStandIn:
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.uploads: list[Upload] = []
         self.deleted: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> "StorageStandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self

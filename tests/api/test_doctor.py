@@ -4,9 +4,8 @@ checks against a loopback stand-in of a Supabase project's Auth JWKS and Storage
 import asyncio
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from api.settings import LOCAL_JWT_SECRET, DatabaseSettings, Settings, SupabaseS
 from db import migrate
 from db.embedded import free_port
 from db.url import PoolMode
-from tests.support import recreate_database
+from tests.support import LoopbackServer, recreate_database
 
 PROJECT_SECRET = "a-legacy-project-jwt-secret-of-at-least-32-characters"
 SERVICE_ROLE_KEY = "service-role-key-of-the-project-stand-in"
@@ -30,7 +29,7 @@ TEST_POOL_MODE: PoolMode | None = (
 )
 
 
-class SupabaseProjectStandIn:
+class SupabaseProjectStandIn(LoopbackServer):
     """A stand-in for a Supabase project's HTTP services, over real HTTP on 127.0.0.1: the
     Auth JWKS and Storage's bucket lookup. Tests set `keys` and `buckets` to what it serves."""
 
@@ -39,20 +38,7 @@ class SupabaseProjectStandIn:
         self.buckets: dict[str, bool] = {}
         self.jwks_status = 200
         self.storage_headers: dict[str, str] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> "SupabaseProjectStandIn":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def answer(self, path: str, headers: dict[str, str]) -> tuple[int, object]:
         if path == "/auth/v1/.well-known/jwks.json":
