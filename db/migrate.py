@@ -15,8 +15,12 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, lock_timeout: str | None = None) -> None:
+    """Migrate up to `revision`; a lock held longer than `lock_timeout` aborts the run."""
+    config = alembic_config(database_url)
+    if lock_timeout is not None:
+        config.attributes["lock_timeout"] = lock_timeout
+    command.upgrade(config, revision)
 
 
 def downgrade(database_url: str, revision: str = "-1") -> None:

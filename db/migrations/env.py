@@ -85,9 +85,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# A migration waiting on a lock blocks every query queued behind it: give up instead, and
+# let the deploy be retried, rather than stall a live API.
+LOCK_TIMEOUT = "10s"
+
+
 def do_run_migrations(connection: Connection) -> None:
     configure(connection=connection)
     with context.begin_transaction():
+        lock_timeout = config.attributes.get("lock_timeout", LOCK_TIMEOUT)
+        context.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
         context.run_migrations()
 
 
