@@ -18,6 +18,8 @@ from db.repositories.pages import Keyset, Page, newest_first, page_of
 
 # A user's `last_seen_at` is refreshed at most this often, so most requests only read.
 SEEN_RESOLUTION = timedelta(minutes=1)
+# The advisory-lock key space of sign-in writes (any constant no other lock uses).
+SIGN_IN_LOCKS = 0x5157_0001
 NAME_MAX = 100
 
 
@@ -64,6 +66,12 @@ def _seen_recently(user: User) -> bool:
 
 async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
     """Insert or refresh the user, only if Supabase Auth still has the account."""
+    # One sign-in write per user at a time. Two concurrent first requests would otherwise both
+    # insert the row: ON CONFLICT arbitrates on `id` only, so the second can block on the
+    # first's email index entry while the first waits on the second (a post's foreign-key
+    # check on the half-inserted row), and PostgreSQL aborts one as a deadlock.
+    lock = func.pg_advisory_xact_lock(SIGN_IN_LOCKS, func.hashtext(str(user_id)))
+    await session.exec(select(lock))
     account_exists = exists().where(auth_users.c.id == user_id)
     values = sql_select(
         literal(user_id), literal(email), literal(default_name(email)), func.now()
