@@ -28,6 +28,7 @@ from sqlmodel.sql.expression import Select
 
 from db.models import Post, PostTag, Tag, User, search_document
 from db.repositories.pages import Keyset, Page, newest_first, page_of
+from db.repositories.patterns import escape_like
 
 SLUG_MAX = 200
 # Room for "-<number>" or "-<8 hex digits>" after the title's slug.
@@ -140,7 +141,7 @@ async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str
         return base
     if attempt > NUMBERED_SLUG_ATTEMPTS:
         return f"{base}-{secrets.token_hex(4)}"
-    pattern = f"{_escape_like(base)}-%"
+    pattern = f"{escape_like(base)}-%"
     taken = select(func.count()).where(
         or_(col(Post.slug) == base, col(Post.slug).like(pattern, escape="\\"))
     )
@@ -310,7 +311,3 @@ async def top_authors(session: AsyncSession, limit: int) -> list[AuthorCount]:
     )
     rows = (await session.exec(statement)).all()
     return [AuthorCount(id=user_id, name=name, post_count=count) for user_id, name, count in rows]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
 from db.repositories.pages import Keyset, Page, newest_first, page_of
+from db.repositories.patterns import escape_like
 
 # A user's `last_seen_at` is refreshed at most this often, so most requests only read.
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -124,7 +125,7 @@ async def search(
     """One keyset page of users matching `filters`, newest first."""
     statement = select(User).options(with_profile())
     if filters.query:
-        pattern = f"%{_escape_like(filters.query)}%"
+        pattern = f"%{escape_like(filters.query)}%"
         statement = statement.where(
             or_(
                 col(User.email).ilike(pattern, escape="\\"),
@@ -166,7 +167,3 @@ async def deactivate_inactive(session: AsyncSession, days: int) -> int:
     )
     result = await session.exec(statement)
     return int(result.rowcount)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
