@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
-from db.repositories.pages import Keyset, Page, newest_first, page_of
+from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 
 # A user's `last_seen_at` is refreshed at most this often, so most requests only read.
@@ -134,8 +134,8 @@ async def search(
         )
     if filters.is_active is not None:
         statement = statement.where(col(User.is_active) == filters.is_active)
-    statement = newest_first(statement, col(User.created_at), col(User.id), after, limit)
-    rows = (await session.exec(statement)).all()
+    statement = newest_first(statement, col(User.created_at), col(User.id), after=after is not None)
+    rows = (await session.exec(statement, params=page_bounds(after, limit))).all()
     return page_of(rows, limit, _created_keyset)
 
 
