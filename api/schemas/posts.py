@@ -7,7 +7,7 @@ from pydantic import ConfigDict, Field, StrictBool, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import SQLModel
 
-from api.schemas.common import Content, TagName, Title
+from api.schemas.common import Content, ResponseModel, TagName, Title
 from api.schemas.users import AuthorPublic
 from db.models import PostBase, TagBase
 
@@ -22,7 +22,7 @@ def fold_tags(names: list[str]) -> list[str]:
     return list(first_spelling.values())
 
 
-class TagPublic(TagBase):
+class TagPublic(ResponseModel, TagBase):
     slug: str
 
 
@@ -65,7 +65,7 @@ class PostUpdate(SQLModel):
         return value
 
 
-class PostPublic(PostBase):
+class PostPublic(ResponseModel, PostBase):
     id: uuid.UUID
     slug: str
     published: bool
@@ -76,6 +76,6 @@ class PostPublic(PostBase):
     tags: list[TagPublic]
 
 
-class PostsPage(SQLModel):
+class PostsPage(ResponseModel):
     items: list[PostPublic]
     next_cursor: str | None

@@ -6,11 +6,11 @@ from datetime import datetime
 from pydantic import ConfigDict, Field, StrictBool
 from sqlmodel import SQLModel
 
-from api.schemas.common import AvatarUrl, Bio, Integer, Name
+from api.schemas.common import AvatarUrl, Bio, Integer, Name, ResponseModel
 from db.models import Role, UserBase, UserProfileBase
 
 
-class ProfilePublic(UserProfileBase):
+class ProfilePublic(ResponseModel, UserProfileBase):
     pass
 
 
@@ -23,7 +23,7 @@ class ProfileUpdate(UserProfileBase):
     avatar_url: AvatarUrl | None = None
 
 
-class UserPublic(UserBase):
+class UserPublic(ResponseModel, UserBase):
     """What anyone may see of a user: never the email."""
 
     id: uuid.UUID
@@ -46,12 +46,12 @@ class UserUpdate(UserBase):
     name: Name
 
 
-class UsersPage(SQLModel):
+class UsersPage(ResponseModel):
     items: list[UserMe]
     next_cursor: str | None
 
 
-class AuthorPublic(UserBase):
+class AuthorPublic(ResponseModel, UserBase):
     id: uuid.UUID
 
 
@@ -72,5 +72,5 @@ class InactivityRule(SQLModel):
     days: Integer = Field(ge=1, le=36_500)
 
 
-class Deactivated(SQLModel):
+class Deactivated(ResponseModel):
     deactivated: int
