@@ -23,6 +23,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 from sqlmodel import col, select
@@ -278,22 +279,23 @@ async def _views(
     # Core execution: the ORM's result machinery adds nothing to plain rows (0.4M instructions
     # per list_posts request).
     connection = await session.connection()
-    rows: Sequence[Any] = (await connection.execute(statement, params)).all()
-    return [
-        PostView(
-            id=row.id,
-            slug=row.slug,
-            title=row.title,
-            content=row.content,
-            published=row.is_published,
-            published_at=row.published_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            author=AuthorView(id=row.author_id, name=row.author_name),
-            tags=_tag_views(row.tag_names, row.tag_slugs),
-        )
-        for row in rows
-    ]
+    rows = (await connection.execute(statement, params)).mappings().all()
+    return [_post_view(row) for row in rows]
+
+
+def _post_view(row: RowMapping) -> PostView:
+    return PostView(
+        id=row["id"],
+        slug=row["slug"],
+        title=row["title"],
+        content=row["content"],
+        published=row["is_published"],
+        published_at=row["published_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        author=AuthorView(id=row["author_id"], name=row["author_name"]),
+        tags=_tag_views(row["tag_names"], row["tag_slugs"]),
+    )
 
 
 def _tag_views(names: list[str] | None, slugs: list[str] | None) -> list[TagView]:
