@@ -33,8 +33,8 @@ class DatabaseSettings(BaseSettings):
     url: str | None = None
     direct_url: str | None = None
     pool_mode: Literal["session", "transaction"] | None = None
-    pool_size: int = 10
-    max_overflow: int = 10
+    pool_size: int = 20
+    max_overflow: int = 0
     embedded_dir: Path = Path(".data/postgres")
     embedded_port: int = 54322
     embedded_name: str = "quire"
