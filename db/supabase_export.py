@@ -56,7 +56,15 @@ def render(script: Script) -> str:
     command.upgrade(config, f"{start}{script.revision}", sql=True)
     body = output.getvalue().strip()
     body = body.removeprefix("BEGIN;").removesuffix("COMMIT;").strip()
-    return f"{HEADER}-- Alembic revision {script.revision}: {script.doc}\n\n{body}\n"
+    return (
+        f"{HEADER}-- Alembic revision {script.revision}: {script.doc}\n{_waivers(script)}\n{body}\n"
+    )
+
+
+def _waivers(script: Script) -> str:
+    """squawk rules a revision waives for itself (`SQUAWK_IGNORE`, its docstring says why)."""
+    rules: tuple[str, ...] = getattr(script.module, "SQUAWK_IGNORE", ())
+    return f"-- squawk-ignore-file {', '.join(rules)}\n" if rules else ""
 
 
 def write(migrations: list[ExportedMigration], directory: Path = MIGRATIONS_DIR) -> list[str]:

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from db.models.auth import auth_users
-from db.models.post import Post, PostBase, search_document
+from db.models.post import Post, PostBase, search_vector
 from db.models.tag import PostTag, Tag, TagBase
 from db.models.user import Role, User, UserBase, UserProfile, UserProfileBase
 
@@ -22,5 +22,5 @@ __all__ = [
     "UserProfileBase",
     "auth_users",
     "metadata",
-    "search_document",
+    "search_vector",
 ]

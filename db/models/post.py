@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Text, Uuid, func, literal_column, text
+from sqlalchemy import Column, Computed, ForeignKey, Index, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import (
@@ -17,11 +17,7 @@ from db.models.base import (
 from db.models.tag import PostTag, Tag
 from db.models.user import User
 
-
-def search_document(title: Any, content: Any) -> Any:
-    """The full-text document of a post; queries must use this exact expression to hit the index."""
-    document = title.op("||")(literal_column("' '")).op("||")(content)
-    return func.to_tsvector(literal_column("'english'::regconfig"), document)
+SEARCH_DOCUMENT = "to_tsvector('english'::regconfig, title || ' ' || content)"
 
 
 class PostBase(SQLModel):
@@ -45,11 +41,6 @@ class Post(PostBase, table=True):
             text("published_at DESC"),
             text("id DESC"),
             postgresql_where=text("is_published"),
-        ),
-        Index(
-            "ix_posts_search",
-            search_document(Column("title"), Column("content")),
-            postgresql_using="gin",
         ),
     )
     __mapper_args__ = EAGER_DEFAULTS
@@ -75,3 +66,14 @@ class Post(PostBase, table=True):
         link_model=PostTag,
         sa_relationship_kwargs={"lazy": "raise", "order_by": "Tag.name"},
     )
+
+
+# A post's full-text document, computed and stored by PostgreSQL on every write: a search
+# reads it instead of recomputing it for each row it considers (0.2-0.7 ms per 1 KB post, half
+# a second for a two-word search at a million posts). Not mapped: a post is never loaded with
+# it, only searches read it.
+search_vector = Column(
+    "search_vector", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), nullable=False
+)
+Post.metadata.tables[Post.__tablename__].append_column(search_vector)
+Index("ix_posts_search", search_vector, postgresql_using="gin")

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from db.models import Post, PostTag, Tag, User, search_document
+from db.models import Post, PostTag, Tag, User, search_vector
 from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 
@@ -226,8 +226,7 @@ def _published_matching(
         query = func.websearch_to_tsquery(
             literal_column("'english'::regconfig"), bindparam("query", type_=Text())
         )
-        document = search_document(col(Post.title), col(Post.content))
-        statement = statement.where(document.op("@@")(query))
+        statement = statement.where(search_vector.op("@@")(query))
     return newest_first(statement, col(Post.published_at), col(Post.id), after=after)
 
 
