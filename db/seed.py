@@ -212,16 +212,36 @@ async def _copy_posts(
     tags: Sequence[uuid.UUID],
     bar: "tqdm[Any]",
 ) -> None:
-    done = 0
-    while done < count:
-        size = min(CHUNK, count - done)
-        posts, links = _post_rows(generator, range(done, done + size), authors, tags)
+    """COPY the posts and their links chunk by chunk.
+
+    PostgreSQL spends most of a chunk's COPY computing each post's search document; the next
+    chunk is generated in a thread meanwhile, so the two run on two cores. Chunks are still
+    generated one after the other, so a `random_seed` gives the same posts.
+    """
+    chunks = [range(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+    upcoming = _generate(generator, chunks[0], authors, tags) if chunks else None
+    for index, numbers in enumerate(chunks):
+        assert upcoming is not None
+        posts, links = await upcoming
+        if index + 1 < len(chunks):
+            upcoming = _generate(generator, chunks[index + 1], authors, tags)
         await connection.copy_records_to_table("posts", columns=POST_COLUMNS, records=posts)
         await connection.copy_records_to_table(
             "post_tags", columns=["post_id", "tag_id"], records=links
         )
-        done += size
-        bar.update(size)
+        bar.update(len(numbers))
+
+
+PostRows = tuple[list[tuple[Any, ...]], list[tuple[uuid.UUID, uuid.UUID]]]
+
+
+def _generate(
+    generator: Generator,
+    numbers: range,
+    authors: Sequence[uuid.UUID],
+    tags: Sequence[uuid.UUID],
+) -> "asyncio.Task[PostRows]":
+    return asyncio.create_task(asyncio.to_thread(_post_rows, generator, numbers, authors, tags))
 
 
 def _post_rows(
@@ -229,7 +249,7 @@ def _post_rows(
     numbers: range,
     authors: Sequence[uuid.UUID],
     tags: Sequence[uuid.UUID],
-) -> tuple[list[tuple[Any, ...]], list[tuple[uuid.UUID, uuid.UUID]]]:
+) -> PostRows:
     rng = generator.rng
     posts: list[tuple[Any, ...]] = []
     links: list[tuple[uuid.UUID, uuid.UUID]] = []

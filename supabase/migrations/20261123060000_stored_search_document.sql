@@ -10,4 +10,6 @@ ALTER TABLE posts ADD COLUMN search_vector TSVECTOR GENERATED ALWAYS AS (to_tsve
 
 CREATE INDEX ix_posts_search ON posts USING gin (search_vector);
 
+ANALYZE posts;
+
 UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
