@@ -8,7 +8,7 @@ CLI := $(PY) -m api.cli
 STAMP := $(VENV)/.synced
 
 .PHONY: help install dev serve db db-stop psql migrate downgrade revision check token admin \
-        lint format test test-pooler seed bench fuzz load supabase-migrations doctor
+        lint format test test-pooler seed bench instructions fuzz load supabase-migrations doctor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -94,3 +94,6 @@ seed: install ## add N posts (90% published, 3 of 200 tags) by N/10 users: make 
 
 bench: install ## the API vs a raw asyncpg ceiling under wrk; SCALE=1000000 adds a 1M-post run
 	@$(PY) -m bench --scale $(if $(SCALE),$(SCALE),10000)
+
+instructions: install ## CPU instructions per request under valgrind: make instructions ROUTE=/health
+	@$(PY) -m bench.instructions $(if $(ROUTE),$(ROUTE),/api/v1/posts)

@@ -38,16 +38,20 @@ class LoadResult:
 
 
 def ensure_wrk() -> str:
-    """wrk from Debian's packages, installed when missing (package lists refreshed only then)."""
-    if found := shutil.which("wrk"):
+    return ensure_debian_tool("wrk", "wrk")
+
+
+def ensure_debian_tool(command: str, package: str) -> str:
+    """A tool from Debian's packages, installed when missing (package lists refreshed only then)."""
+    if found := shutil.which(command):
         return found
-    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    install = ["apt-get", "install", "-y", "-qq", package]
     if subprocess.run(install, check=False).returncode != 0:  # nosec B603 B607
         subprocess.run(["apt-get", "update", "-qq"], check=True)  # nosec B603 B607
         subprocess.run(install, check=True)  # nosec B603 B607
-    found = shutil.which("wrk")
+    found = shutil.which(command)
     if found is None:
-        raise SystemExit("wrk could not be installed: apt-get install wrk")
+        raise SystemExit(f"{command} could not be installed: apt-get install {package}")
     return found
 
 
