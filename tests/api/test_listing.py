@@ -70,6 +70,21 @@ async def test_full_text_search(client: AsyncClient, accounts: Accounts) -> None
     assert await slugs(client, q="'; DROP TABLE posts; --") == []
 
 
+async def test_search_follows_edits(client: AsyncClient, accounts: Accounts) -> None:
+    """The stored search document is recomputed when a post's title or content changes."""
+    _, headers = await accounts.new()
+    post = await create_post(client, headers, "Gardening", content="Tomatoes and basil")
+    assert await slugs(client, q="tomato") == ["gardening"]
+    url = f"{POSTS}/{post['slug']}"
+    edited = await client.patch(url, json={"content": "Roses only"}, headers=headers)
+    assert edited.status_code == 200
+    assert await slugs(client, q="tomato") == []
+    assert await slugs(client, q="rose") == ["gardening"]
+    renamed = await client.patch(url, json={"title": "Orchids"}, headers=headers)
+    assert renamed.status_code == 200
+    assert await slugs(client, q="orchid") == ["gardening"]
+
+
 async def test_following_cursors_visits_every_post_exactly_once(
     client: AsyncClient, accounts: Accounts
 ) -> None:

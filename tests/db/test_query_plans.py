@@ -123,6 +123,15 @@ async def test_published_lists_use_an_index(
     assert not any(scan in plan for scan in NO_SEQ_SCAN), plan
 
 
+async def test_searches_read_the_stored_document(explained: Explain) -> None:
+    """A common word walks the newest posts, reading each one's stored document, never
+    recomputing it (that cost 0.2-0.7 ms per post)."""
+    filters = PostFilter(query="postgres")
+    plan = await explained(lambda session: posts.published(session, filters, 20, None))
+    assert "search_vector" in plan, plan
+    assert "to_tsvector" not in plan, plan
+
+
 async def test_next_pages_use_the_same_index(explained: Explain) -> None:
     after = Keyset(datetime.now(UTC) - timedelta(days=3), uuid.uuid4())
     plan = await explained(lambda session: posts.published(session, PostFilter(), 20, after))
