@@ -35,6 +35,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+        # Built on the first avatar upload, if there was one.
+        if (avatars := getattr(app.state, "avatar_store", None)) is not None:
+            avatars.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -72,6 +72,10 @@ class AvatarStore(Protocol):
         """Delete the avatar at `url` if this store holds it; log failures, never raise."""
         ...
 
+    def close(self) -> None:
+        """Release what the store keeps open; the app calls it when it stops."""
+        ...
+
 
 class LocalAvatarStore:
     """Avatars as files under `root`, served by the API at `base_url`."""
@@ -97,6 +101,9 @@ class LocalAvatarStore:
             await run_in_threadpool((self.root / key).unlink, missing_ok=True)
         except OSError as error:
             logger.warning("cannot remove an old avatar: %s", error)
+
+    def close(self) -> None:
+        """Files hold nothing open between requests."""
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -125,21 +132,25 @@ class Bucket(Protocol):
 class SupabaseAvatarStore:
     """Avatars in a public Supabase Storage bucket, written with the service role key."""
 
-    def __init__(self, bucket: Bucket) -> None:
+    def __init__(self, bucket: Bucket, http_client: httpx.Client) -> None:
         self._bucket = bucket
+        # The client's keep-alive connections to Storage, closed with the store.
+        self.http_client = http_client
         # An object's public URL is this prefix followed by its key.
         self._public_prefix = bucket.get_public_url("_").removesuffix("_")
 
     @classmethod
     def connect(cls, url: str, service_role_key: str, bucket: str) -> "SupabaseAvatarStore":
         """One client for the app's lifetime; building it makes no network call."""
+        http_client = httpx.Client(timeout=STORAGE_TIMEOUT_SECONDS)
         options = ClientOptions(
-            auto_refresh_token=False,
-            persist_session=False,
-            httpx_client=httpx.Client(timeout=STORAGE_TIMEOUT_SECONDS),
+            auto_refresh_token=False, persist_session=False, httpx_client=http_client
         )
         client = create_client(url, service_role_key, options)
-        return cls(client.storage.from_(bucket))
+        return cls(client.storage.from_(bucket), http_client)
+
+    def close(self) -> None:
+        self.http_client.close()
 
     async def save(self, user_id: uuid.UUID, image: Image) -> str:
         key = object_key(user_id, image)

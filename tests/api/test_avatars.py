@@ -17,14 +17,22 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.main import create_app
 from api.settings import Settings, SupabaseSettings
-from api.storage import MAX_AVATAR_BYTES
+from api.storage import MAX_AVATAR_BYTES, SupabaseAvatarStore
 from tests import conftest
-from tests.support import LoopbackServer, bearer, create_account, make_token, serve_app
+from tests.support import (
+    LoopbackServer,
+    bearer,
+    create_account,
+    make_token,
+    override_session,
+    serve_app,
+)
 
 AVATAR = "/api/v1/users/me/avatar"
 PUBLIC_URL = "http://quire.test"
@@ -301,6 +309,23 @@ async def test_supabase_avatar_goes_to_the_storage_bucket(
     assert served.content == WEBP
     assert served.headers["content-type"] == "image/webp"
     assert not await asyncio.to_thread(media_dir.exists), "nothing is written locally"
+
+
+async def test_the_storage_client_is_closed_when_the_app_stops(
+    database_url: str, session: AsyncSession, media_dir: Path, storage: StorageStandIn
+) -> None:
+    app = create_app(avatar_settings(database_url, media_dir, storage.url))
+    override_session(app, session)
+    _, headers = await sign_up(session, issuer=storage.url)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url=PUBLIC_URL) as client,
+    ):
+        assert (await put_avatar(client, headers, WEBP)).status_code == 200
+        store = app.state.avatar_store
+        assert isinstance(store, SupabaseAvatarStore)
+        assert not store.http_client.is_closed
+    assert store.http_client.is_closed
 
 
 async def test_a_new_supabase_avatar_removes_the_old_object(
