@@ -1,6 +1,7 @@
 """wrk, the C load generator, driving one scenario: requests/s, latency percentiles, errors."""
 
 import json
+import os
 import shutil
 import subprocess  # nosec B404 - runs wrk and apt-get with fixed arguments
 import tempfile
@@ -45,10 +46,13 @@ def ensure_debian_tool(command: str, package: str) -> str:
     """A tool from Debian's packages, installed when missing (package lists refreshed only then)."""
     if found := shutil.which(command):
         return found
+    if os.geteuid() != 0:
+        raise SystemExit(f"{command} is missing: `sudo apt-get install -y {package}`")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-qq", package]
-    if subprocess.run(install, check=False).returncode != 0:  # nosec B603 B607
-        subprocess.run(["apt-get", "update", "-qq"], check=True)  # nosec B603 B607
-        subprocess.run(install, check=True)  # nosec B603 B607
+    if subprocess.run(install, check=False, env=environment).returncode != 0:  # nosec B603 B607
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)  # nosec B603 B607
+        subprocess.run(install, check=True, env=environment)  # nosec B603 B607
     found = shutil.which(command)
     if found is None:
         raise SystemExit(f"{command} could not be installed: apt-get install {package}")

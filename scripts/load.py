@@ -28,6 +28,7 @@ import asyncpg
 import httpx
 
 from api.auth import issue_token
+from bench.load import ensure_debian_tool
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
 
@@ -70,19 +71,6 @@ class Api:
 
 def log(message: str) -> None:
     print(f"load: {message}" if message else "", file=sys.stderr, flush=True)
-
-
-def ensure_wrk() -> str:
-    """wrk from PATH, installed from Debian's packages when missing and we are root."""
-    if found := shutil.which("wrk"):
-        return found
-    if os.geteuid() != 0:
-        raise SystemExit("load: wrk is missing: `sudo apt-get install -y wrk`")
-    log("installing wrk")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
-        subprocess.run(command, check=True, env=environment)  # noqa: S603  # nosec B603
-    return shutil.which("wrk") or "wrk"
 
 
 @contextlib.contextmanager
@@ -245,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--duration", type=int, default=60, help="seconds of load")
     options.add_argument("--connections", type=int, default=64)
     args = options.parse_args(argv)
-    wrk = ensure_wrk()
+    wrk = ensure_debian_tool("wrk", "wrk")
     secret = secrets.token_urlsafe(32)
     workdir = Path(tempfile.mkdtemp(prefix="quire-load-"))
     try:
