@@ -1,5 +1,6 @@
 """Dependencies: the request's session, the caller, and lookups that repeat across routes."""
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from api.pagination import CursorCodec
 from api.schemas.common import SqlText
 from db.models import Post, Role, User
 from db.repositories import posts, users
+from db.repositories.posts import PostView
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -89,23 +91,30 @@ async def get_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin)]
 
 
-def can_manage(user: User | None, post: Post) -> bool:
-    return user is not None and (user.id == post.author_id or user.role == Role.ADMIN)
+def can_manage(user: User | None, author_id: uuid.UUID) -> bool:
+    return user is not None and (user.id == author_id or user.role == Role.ADMIN)
 
 
-def _visible(post: Post | None, user: User | None, slug: str) -> Post:
-    """The post if the caller may see it: published, theirs, or they are an admin."""
-    if post is None or not (post.is_published or can_manage(user, post)):
-        raise NotFound(f"No post with slug {slug!r}.")
+def _refuse_unseen(published: bool, author_id: uuid.UUID, user: User | None, slug: str) -> None:
+    """404 unless the caller may see the post: published, theirs, or they are an admin."""
+    if not (published or can_manage(user, author_id)):
+        raise _no_post(slug)
+
+
+def _no_post(slug: str) -> NotFound:
+    return NotFound(f"No post with slug {slug!r}.")
+
+
+async def get_visible_post(slug: SqlText, session: SessionDep, user: OptionalUser) -> PostView:
+    """The post by slug if the caller may see it: read as a view, in one statement."""
+    post = await posts.view_by_slug(session, slug)
+    if post is None:
+        raise _no_post(slug)
+    _refuse_unseen(post["published"], post["author"]["id"], user, slug)
     return post
 
 
-async def get_visible_post(slug: SqlText, session: SessionDep, user: OptionalUser) -> Post:
-    """The post by slug if the caller may see it."""
-    return _visible(await posts.by_slug(session, slug), user, slug)
-
-
-VisiblePost = Annotated[Post, Depends(get_visible_post)]
+VisiblePost = Annotated[PostView, Depends(get_visible_post)]
 
 
 async def get_managed_post(user: CurrentUser, slug: SqlText, session: SessionDep) -> Post:
@@ -115,8 +124,11 @@ async def get_managed_post(user: CurrentUser, slug: SqlText, session: SessionDep
     after the other, each starting from the last one's result (its tag set, its first
     publication), and a change that waited for a delete finds no post (404).
     """
-    post = _visible(await posts.by_slug(session, slug, for_update=True), user, slug)
-    if not can_manage(user, post):
+    post = await posts.by_slug(session, slug, for_update=True)
+    if post is None:
+        raise _no_post(slug)
+    _refuse_unseen(post.is_published, post.author_id, user, slug)
+    if not can_manage(user, post.author_id):
         raise Forbidden("Only the author or an administrator may change this post.")
     return post
 

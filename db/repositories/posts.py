@@ -309,6 +309,17 @@ def _has_tag(slug: ColumnElement[str]) -> ColumnElement[bool]:
     return exists().where(col(PostTag.post_id) == Post.id, col(PostTag.tag_id) == tag_id)
 
 
+async def view_by_slug(session: AsyncSession, slug: str) -> PostView | None:
+    """A post by slug, published or not, with its author and tags, in one statement."""
+    found = await _views(session, _by_slug(), {"slug": slug})
+    return found[0] if found else None
+
+
+@cache
+def _by_slug() -> RowsSelect:
+    return _listed().where(col(Post.slug) == bindparam("slug", type_=Text()))
+
+
 async def by_author(
     session: AsyncSession,
     author_id: uuid.UUID,

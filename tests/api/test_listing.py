@@ -170,6 +170,19 @@ async def test_page_size_does_not_change_the_number_of_statements(
     assert counts[100] == ["SELECT"]
 
 
+async def test_reading_a_post_is_one_statement(
+    client: AsyncClient, accounts: Accounts, count_statements: Callable[[], list[str]]
+) -> None:
+    _, headers = await accounts.new()
+    post = await create_post(client, headers, "Read once", tags=["zebra", "apple"])
+    count_statements().clear()
+    response = await client.get(f"{POSTS}/{post['slug']}")
+    assert response.status_code == 200
+    assert [tag["name"] for tag in response.json()["tags"]] == ["apple", "zebra"]
+    # The post with its author and tags.
+    assert [s.split()[0] for s in count_statements() if "SAVEPOINT" not in s] == ["SELECT"]
+
+
 async def test_my_posts_include_drafts_and_filter_by_state(
     client: AsyncClient, accounts: Accounts
 ) -> None:
