@@ -1,7 +1,9 @@
 """Creating, reading, editing and deleting posts."""
 
 import uuid
+from dataclasses import dataclass
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +18,24 @@ async def make_admin(session: AsyncSession, client: AsyncClient, headers: dict[s
         text("UPDATE users SET role = 'admin' WHERE id = :id").bindparams(id=uuid.UUID(user_id))
     )
     await session.commit()
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The request headers of a post's author, a stranger and an administrator."""
+
+    author: dict[str, str]
+    stranger: dict[str, str]
+    admin: dict[str, str]
+
+
+@pytest.fixture
+async def cast(client: AsyncClient, session: AsyncSession, accounts: Accounts) -> Cast:
+    _, author = await accounts.new()
+    _, stranger = await accounts.new()
+    _, admin = await accounts.new()
+    await make_admin(session, client, admin)
+    return Cast(author, stranger, admin)
 
 
 async def test_create_returns_the_post_with_location(
@@ -115,18 +135,14 @@ async def test_anonymous_cannot_post(client: AsyncClient) -> None:
 
 
 async def test_drafts_are_visible_only_to_their_author_and_admins(
-    client: AsyncClient, session: AsyncSession, accounts: Accounts
+    client: AsyncClient, cast: Cast
 ) -> None:
-    _, author = await accounts.new()
-    _, stranger = await accounts.new()
-    _, admin = await accounts.new()
-    await make_admin(session, client, admin)
-    draft = await create_post(client, author, "Secret draft", published=False)
+    draft = await create_post(client, cast.author, "Secret draft", published=False)
     url = f"{POSTS}/{draft['slug']}"
     assert (await client.get(url)).status_code == 404
-    assert (await client.get(url, headers=stranger)).status_code == 404
-    assert (await client.get(url, headers=author)).status_code == 200
-    assert (await client.get(url, headers=admin)).status_code == 200
+    assert (await client.get(url, headers=cast.stranger)).status_code == 404
+    assert (await client.get(url, headers=cast.author)).status_code == 200
+    assert (await client.get(url, headers=cast.admin)).status_code == 200
     assert (await client.get(f"{POSTS}/no-such-post")).status_code == 404
 
 
@@ -185,19 +201,15 @@ async def test_patch_refuses_null_for_required_fields(
 
 
 async def test_only_the_author_or_an_admin_may_edit_or_delete(
-    client: AsyncClient, session: AsyncSession, accounts: Accounts
+    client: AsyncClient, cast: Cast
 ) -> None:
-    _, author = await accounts.new()
-    _, stranger = await accounts.new()
-    _, admin = await accounts.new()
-    await make_admin(session, client, admin)
-    post = await create_post(client, author, "Guarded")
+    post = await create_post(client, cast.author, "Guarded")
     url = f"{POSTS}/{post['slug']}"
     assert (await client.patch(url, json={"title": "x"})).status_code == 401
-    assert (await client.patch(url, json={"title": "x"}, headers=stranger)).status_code == 403
-    assert (await client.delete(url, headers=stranger)).status_code == 403
+    assert (await client.patch(url, json={"title": "x"}, headers=cast.stranger)).status_code == 403
+    assert (await client.delete(url, headers=cast.stranger)).status_code == 403
     assert (await client.get(url)).json()["title"] == "Guarded"
-    response = await client.patch(url, json={"title": "By admin"}, headers=admin)
+    response = await client.patch(url, json={"title": "By admin"}, headers=cast.admin)
     assert response.status_code == 200
     assert response.json()["title"] == "By admin"
 
