@@ -3,12 +3,12 @@
 Every post has ~1 KB of content, 3 of 200 tags and, for nine in ten, a `published_at` within
 the last two years; every user has an `auth.users` account and a profile. Rows are generated
 in Python and streamed with asyncpg's binary COPY: users and tags in one transaction, then the
-posts over one connection per core, each in a transaction of its own. An interrupted seed
-keeps its users and the chunks of posts already committed, and its indexes are rebuilt all
-the same. When the load at least doubles the posts, the secondary indexes are
-dropped first and rebuilt afterwards (one sort per index instead of a million inserts), and a
-superuser skips per-row triggers as `pg_restore --disable-triggers` does: the published-post
-counts those triggers keep are recomputed at the end either way.
+posts over one connection per core, each connection in a transaction of its own. An
+interrupted seed keeps its users and the posts of any connection that finished its share, and
+its indexes are rebuilt all the same. When the load at least doubles the posts, the secondary
+indexes are dropped first and rebuilt afterwards (one sort per index instead of a million
+inserts), and a superuser skips per-row triggers as `pg_restore --disable-triggers` does: the
+published-post counts those triggers keep are recomputed at the end either way.
 """
 
 import argparse

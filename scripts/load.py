@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from api.auth import issue_token
-from bench.load import ensure_debian_tool
+from bench.load import ensure_wrk
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
 
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--duration", type=int, default=60, help="seconds of load")
     options.add_argument("--connections", type=int, default=64)
     args = options.parse_args(argv)
-    wrk = ensure_debian_tool("wrk", "wrk")
+    wrk = ensure_wrk()
     secret = secrets.token_urlsafe(32)
     workdir = Path(tempfile.mkdtemp(prefix="quire-load-"))
     try:

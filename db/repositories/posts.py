@@ -80,7 +80,8 @@ class TagView(TypedDict):
 
 
 class PostView(TypedDict):
-    """A post in a list: plain values, with its author and tags, read without the ORM."""
+    """A post as lists and its own page show it: plain values, with its author and tags, read
+    without the ORM."""
 
     id: uuid.UUID
     slug: str
