@@ -4,9 +4,10 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import uuid
 from datetime import datetime
+
+import orjson
 
 from api.errors import InvalidInput
 from db.repositories.pages import Keyset
@@ -25,7 +26,7 @@ class CursorCodec:
     def encode(self, keyset: Keyset | None, kind: str) -> str | None:
         if keyset is None:
             return None
-        body = json.dumps([kind, keyset.at.isoformat(), str(keyset.id)]).encode()
+        body = orjson.dumps([kind, keyset.at.isoformat(), str(keyset.id)])
         token = self._sign(body) + body
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
@@ -37,7 +38,7 @@ class CursorCodec:
             signature, body = token[:SIGNATURE_BYTES], token[SIGNATURE_BYTES:]
             if not hmac.compare_digest(signature, self._sign(body)):
                 raise ValueError("bad signature")
-            cursor_kind, at, key = json.loads(body)
+            cursor_kind, at, key = orjson.loads(body)
             if cursor_kind != kind:
                 raise ValueError("cursor of another list")
             return Keyset(at=datetime.fromisoformat(at), id=uuid.UUID(key))
@@ -45,4 +46,4 @@ class CursorCodec:
             raise InvalidInput("The cursor is not one this API issued.", field="cursor") from error
 
     def _sign(self, body: bytes) -> bytes:
-        return hmac.new(self._key, body, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+        return hmac.digest(self._key, body, "sha256")[:SIGNATURE_BYTES]

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.main import create_app
@@ -146,31 +147,37 @@ def accounts(session: AsyncSession) -> Accounts:
     return Accounts(session)
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 @pytest.fixture
-def count_statements(engine: AsyncEngine) -> Iterator[Callable[[], list[str]]]:
-    """Record every SQL statement the engine runs during the test."""
+async def count_statements(
+    engine: AsyncEngine, session: AsyncSession
+) -> AsyncIterator[Callable[[], list[str]]]:
+    """Record every SQL statement run during the test, transaction control aside.
+
+    SQLAlchemy reports the statements it prepares through its events; asyncpg's query logger
+    reports the rest: the reads that `db.repositories.rows` runs on asyncpg itself, and
+    SQLAlchemy's executemany.
+    """
     statements: list[str] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    def record(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        if not executemany:
+            statements.append(statement)
 
+    def record_driver(query: asyncpg.connection.LoggedQuery) -> None:
+        if not query.query.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            statements.append(query.query)
+
+    assert isinstance(session.bind, AsyncConnection)
+    driver: asyncpg.Connection = (await session.bind.get_raw_connection()).driver_connection
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    driver.add_query_logger(record_driver)
     try:
         yield lambda: statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-@pytest.fixture
-def captured_sql(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    """Every (statement, parameters) the engine runs during the test, for EXPLAIN."""
-    captured: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        captured.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield captured
-    finally:
+        driver.remove_query_logger(record_driver)
         event.remove(engine.sync_engine, "before_cursor_execute", record)

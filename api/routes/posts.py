@@ -9,6 +9,7 @@ from api.deps import OPTIONAL_AUTH, CurrentUser, Cursors, ManagedPost, SessionDe
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.paths import API_PREFIX
+from api.responses import ViewResponse
 from api.schemas.common import SqlText
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
@@ -45,7 +46,7 @@ async def create_post(
     return _public(post)
 
 
-@router.get("", responses=problem_responses(401, 403))
+@router.get("", response_model=PostsPage, responses=problem_responses(401, 403))
 async def list_posts(
     session: SessionDep,
     cursors: Cursors,
@@ -54,18 +55,23 @@ async def list_posts(
     q: Annotated[SqlText | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> PostsPage:
+) -> ViewResponse:
     """Published posts, newest first: filter by tags (all of them), author, or a search."""
     filters = PostFilter(tags=tag, author_id=author, query=q)
     page = await posts.published(session, filters, limit, cursors.decode(cursor, PUBLISHED))
     next_cursor = cursors.encode(page.next, PUBLISHED)
-    return PostsPage.model_validate({"items": page.items, "next_cursor": next_cursor})
+    return ViewResponse({"items": page.items, "next_cursor": next_cursor})
 
 
-@router.get("/{slug}", responses=problem_responses(401, 403, 404), openapi_extra=OPTIONAL_AUTH)
-async def read_post(post: VisiblePost) -> PostPublic:
+@router.get(
+    "/{slug}",
+    response_model=PostPublic,
+    responses=problem_responses(401, 403, 404),
+    openapi_extra=OPTIONAL_AUTH,
+)
+async def read_post(post: VisiblePost) -> ViewResponse:
     """A post by slug: published, or a draft its author or an admin asks for."""
-    return _public(post)
+    return ViewResponse(post)
 
 
 @router.patch("/{slug}", responses=problem_responses(401, 403, 404, 409, 413))

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentUser, Cursors, SessionDep
 from api.errors import NotFound, problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from api.schemas.posts import PostPublic, PostsPage
+from api.responses import ViewResponse
+from api.schemas.posts import PostsPage
 from api.schemas.users import ProfilePublic, ProfileUpdate, UserMe, UserPublic, UserUpdate
 from db.repositories import posts, users
 
@@ -39,7 +40,7 @@ async def upsert_my_profile(
     return ProfilePublic.model_validate(profile, from_attributes=True)
 
 
-@router.get("/me/posts", responses=problem_responses(401, 403, 409))
+@router.get("/me/posts", response_model=PostsPage, responses=problem_responses(401, 403, 409))
 async def list_my_posts(
     user: CurrentUser,
     session: SessionDep,
@@ -47,14 +48,11 @@ async def list_my_posts(
     published: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> PostsPage:
+) -> ViewResponse:
     """The signed-in user's posts, drafts included, newest first."""
     after = cursors.decode(cursor, MY_POSTS)
     page = await posts.by_author(session, user.id, published, limit, after)
-    return PostsPage(
-        items=[PostPublic.model_validate(post, from_attributes=True) for post in page.items],
-        next_cursor=cursors.encode(page.next, MY_POSTS),
-    )
+    return ViewResponse({"items": page.items, "next_cursor": cursors.encode(page.next, MY_POSTS)})
 
 
 @router.get("/{user_id}", responses=problem_responses(404))

@@ -1,14 +1,16 @@
 """Every list the API serves is answered from an index, on tens of thousands of rows.
 
-The statements explained are the very ones the repositories ran, captured from the engine.
+The statements explained are the very ones the repositories ran: captured from SQLAlchemy's
+events, and from asyncpg's query logger for the reads that run on asyncpg itself.
 """
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -73,23 +75,29 @@ def explained(
     plans_engine: AsyncEngine,
 ) -> Explain:
     """Run a repository call, then EXPLAIN the first statement it ran on `posts`."""
-    captured: list[tuple[str, Any]] = []
+    captured: list[tuple[str, Sequence[Any]]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         captured.append((statement, parameters))
 
+    def record_driver(query: asyncpg.connection.LoggedQuery) -> None:
+        captured.append((query.query, query.args))
+
     async def explain(call: Callable[[AsyncSession], Awaitable[object]]) -> str:
         async with create_sessionmaker(plans_engine)() as session:
+            connection = await session.connection()
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             event.listen(plans_engine.sync_engine, "before_cursor_execute", record)
+            driver.add_query_logger(record_driver)
             try:
                 await call(session)
             finally:
+                driver.remove_query_logger(record_driver)
                 event.remove(plans_engine.sync_engine, "before_cursor_execute", record)
-            statement, parameters = next(
-                (sql, params) for sql, params in captured if "FROM posts" in sql
+            statement, arguments = next(
+                (sql, args) for sql, args in captured if "FROM posts" in sql
             )
-            connection = await session.connection()
-            plan = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+            plan = await driver.fetch("EXPLAIN " + statement, *arguments)
             return "\n".join(row[0] for row in plan)
 
     return explain
