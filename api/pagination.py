@@ -4,10 +4,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import uuid
 from datetime import datetime
-
-import orjson
 
 from api.errors import InvalidInput
 from db.repositories.pages import Keyset
@@ -26,7 +25,7 @@ class CursorCodec:
     def encode(self, keyset: Keyset | None, kind: str) -> str | None:
         if keyset is None:
             return None
-        body = orjson.dumps([kind, keyset.at.isoformat(), str(keyset.id)])
+        body = json.dumps([kind, keyset.at.isoformat(), str(keyset.id)]).encode()
         token = self._sign(body) + body
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
@@ -38,7 +37,7 @@ class CursorCodec:
             signature, body = token[:SIGNATURE_BYTES], token[SIGNATURE_BYTES:]
             if not hmac.compare_digest(signature, self._sign(body)):
                 raise ValueError("bad signature")
-            cursor_kind, at, key = orjson.loads(body)
+            cursor_kind, at, key = json.loads(body)
             if cursor_kind != kind:
                 raise ValueError("cursor of another list")
             return Keyset(at=datetime.fromisoformat(at), id=uuid.UUID(key))
@@ -46,4 +45,4 @@ class CursorCodec:
             raise InvalidInput("The cursor is not one this API issued.", field="cursor") from error
 
     def _sign(self, body: bytes) -> bytes:
-        return hmac.digest(self._key, body, "sha256")[:SIGNATURE_BYTES]
+        return hmac.new(self._key, body, hashlib.sha256).digest()[:SIGNATURE_BYTES]

@@ -4,11 +4,12 @@ The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set
 `TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler).
 """
 
+import asyncio
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,10 +151,11 @@ def accounts(session: AsyncSession) -> Accounts:
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
+Statements = Callable[[], Awaitable[list[str]]]
+
+
 @pytest.fixture
-async def count_statements(
-    engine: AsyncEngine, session: AsyncSession
-) -> AsyncIterator[Callable[[], list[str]]]:
+async def count_statements(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[Statements]:
     """Record every SQL statement run during the test, transaction control aside.
 
     SQLAlchemy reports the statements it prepares through its events; asyncpg's query logger
@@ -176,8 +178,14 @@ async def count_statements(
     driver: asyncpg.Connection = (await session.bind.get_raw_connection()).driver_connection
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     driver.add_query_logger(record_driver)
+
+    async def recorded() -> list[str]:
+        # asyncpg calls its query loggers soon after a query returns, not before.
+        await asyncio.sleep(0)
+        return statements
+
     try:
-        yield lambda: statements
+        yield recorded
     finally:
         driver.remove_query_logger(record_driver)
         event.remove(engine.sync_engine, "before_cursor_execute", record)

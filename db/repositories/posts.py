@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypedDict
 
 import asyncpg
@@ -40,6 +40,7 @@ SLUG_MAX = 200
 SLUG_SUFFIX_ROOM = 9
 NUMBERED_SLUG_ATTEMPTS = 3
 MAX_SLUG_ATTEMPTS = 8
+STATEMENT_CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,12 @@ async def published(
 ) -> Page[PostView]:
     """Published posts, newest first, one keyset page, each with its author and tags."""
     tags = tuple(dict.fromkeys(filters.tags))
+    # A search keeps its page size bound, and so PostgreSQL plans each search for its words: a
+    # common word walks the newest posts, a rare one reads the GIN index. A cached plan would
+    # serve every search one way.
+    page_size = None if filters.query else limit
     query = _published_matching(
-        len(tags), filters.author_id is not None, bool(filters.query), after is not None
+        len(tags), filters.author_id is not None, bool(filters.query), after is not None, page_size
     )
     params = page_bounds(after, limit) | {f"tag_{i}": slug for i, slug in enumerate(tags)}
     if filters.author_id is not None:
@@ -212,12 +217,13 @@ def _published_keyset(post: PostView) -> Keyset:
     return Keyset(published_at, post["id"])
 
 
-# Lists build and compile their statements once per shape: the values are bound parameters.
-# Building and cache-keying a statement cost ~1M instructions per request of list_posts
-# (`make bench`), about a tenth of the whole request.
-@cache
+# Lists build and compile their statements once per shape and page size: the values are bound
+# parameters. Building and cache-keying a statement cost ~1M instructions per request of
+# list_posts (`make bench`), about a tenth of the whole request. Clients use a few page sizes
+# (the API allows 1 to 100): the bound keeps an unusual client from filling memory.
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _published_matching(
-    tag_count: int, by_author: bool, searching: bool, after: bool
+    tag_count: int, by_author: bool, searching: bool, after: bool, limit: int | None
 ) -> CompiledQuery:
     statement = _listed().where(col(Post.is_published))
     for i in range(tag_count):
@@ -230,7 +236,7 @@ def _published_matching(
         )
         statement = statement.where(search_vector.op("@@")(query))
     return CompiledQuery.of(
-        newest_first(statement, col(Post.published_at), col(Post.id), after=after)
+        newest_first(statement, col(Post.published_at), col(Post.id), after=after, limit=limit)
     )
 
 
@@ -330,22 +336,22 @@ async def by_author(
     after: Keyset | None,
 ) -> Page[PostView]:
     """An author's own posts, drafts included unless filtered, newest created first."""
-    query = _by_author(published_only is not None, after is not None)
+    query = _by_author(published_only is not None, after is not None, limit)
     params = page_bounds(after, limit) | {"author_id": author_id}
     if published_only is not None:
         params["published"] = published_only
     return page_of(await _views(session, query, params), limit, _created_keyset)
 
 
-@cache
-def _by_author(by_state: bool, after: bool) -> CompiledQuery:
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _by_author(by_state: bool, after: bool, limit: int) -> CompiledQuery:
     statement = _listed().where(col(Post.author_id) == bindparam("author_id", type_=Uuid()))
     if by_state:
         statement = statement.where(
             col(Post.is_published) == bindparam("published", type_=Boolean())
         )
     return CompiledQuery.of(
-        newest_first(statement, col(Post.created_at), col(Post.id), after=after)
+        newest_first(statement, col(Post.created_at), col(Post.id), after=after, limit=limit)
     )
 
 

@@ -41,17 +41,15 @@ async def fetch(
 ) -> list[asyncpg.Record]:
     """The query's rows, read on the session's connection.
 
-    Inside the session's transaction when one has begun. Otherwise the read gets a transaction
-    of its own: one SELECT needs no more, and behind a transaction pooler the statement's
-    separate parse and execute round trips must reach the same server connection.
+    Inside the session's transaction when one has begun. Otherwise (a request that only reads)
+    the SELECT runs on its own, as one statement, without the BEGIN and COMMIT round trips it
+    does not need. Behind a transaction pooler that is safe too: asyncpg sends an unnamed
+    statement's Parse again in the same batch as its Bind, Execute and Sync (see
+    `db.url.transaction_pooler_args`).
     """
     connection = await session.connection()
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-    arguments = [values[name] for name in query.parameters]
-    rows: list[asyncpg.Record]
-    if driver.is_in_transaction():
-        rows = await driver.fetch(query.sql, *arguments)
-    else:
-        async with driver.transaction():
-            rows = await driver.fetch(query.sql, *arguments)
+    rows: list[asyncpg.Record] = await driver.fetch(
+        query.sql, *[values[name] for name in query.parameters]
+    )
     return rows
