@@ -92,7 +92,7 @@ test-pooler: install ## every test through PgBouncer (transaction mode) in front
 seed: install ## add N posts (90% published, 3 of 200 tags) by N/10 users: make seed N=100000
 	@$(CLI) seed $(if $(N),$(N),10000)
 
-bench: install ## the API vs a raw asyncpg ceiling under wrk; SCALE=1000000 adds a 1M-post run
+bench: install ## the API vs a raw asyncpg ceiling and the template, under wrk; SCALE=1000000 adds 1M posts
 	@$(PY) -m bench --scale $(if $(SCALE),$(SCALE),10000)
 
 instructions: install ## CPU instructions per request under valgrind: make instructions ROUTE=/health

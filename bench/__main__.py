@@ -8,12 +8,15 @@ import argparse
 import asyncio
 import os
 import random
+import uuid
 from typing import Any
+
+import jwt
 
 from bench import database, explain, report, servers
 from bench.database import StatementCounter
 from bench.load import Load, drive, ensure_wrk
-from bench.scenarios import Scenario, api_scenarios, ceiling_scenarios
+from bench.scenarios import Scenario, api_scenarios, ceiling_scenarios, template_scenarios
 from bench.servers import Server
 
 BASE_SCALE = 10_000
@@ -57,13 +60,29 @@ def measure_size(maintenance_url: str, size: int, load: Load, *, writes: bool) -
         plans["ceiling_list_posts"] = asyncio.run(explain.explain_ceiling(url))
     finally:
         asyncio.run(database.remove_bench_posts(url))
-    return {
+    measured = {
         "posts": size,
         "statements_counted": counter.available,
         "api": api,
         "ceiling": ceiling,
         "plans": plans,
     }
+    if writes:
+        measured["template"] = measure_template(maintenance_url, load)
+    return measured
+
+
+def measure_template(maintenance_url: str, load: Load) -> dict[str, Any]:
+    """The template's item list (bench/template.py), on a database of its own."""
+    url = asyncio.run(database.create_database(maintenance_url, "quire_bench_template"))
+    secret = database.new_secret()
+    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "quire-bench-template-superuser"))
+    token = jwt.encode({"sub": user_id}, secret, algorithm="HS256")
+    counter = StatementCounter(url)
+    asyncio.run(counter.enable())
+    env = {"TEMPLATE_DATABASE_URL": url, "TEMPLATE_SECRET": secret, "TEMPLATE_USER_ID": user_id}
+    with servers.template(env) as server:
+        return run_scenarios(server, template_scenarios(token), load, counter)
 
 
 def run_scenarios(

@@ -11,6 +11,8 @@ from bench.load import Load
 
 HEADLINE = "list_posts"
 CEILING = "ceiling_list_posts"
+TEMPLATE = "template_list_items"
+GROUPS = ("api", "ceiling", "template")
 
 
 def build(runs: dict[int, dict[str, Any]], load: Load, scale: int) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def row(name: str, measured: dict[str, Any]) -> str:
 def print_table(result: dict[str, Any]) -> None:
     for size, run in result["runs"].items():
         print(f"\n{size} posts")
-        for group in ("api", "ceiling"):
+        for group in (group for group in GROUPS if group in run):
             rss = run[group]["rss_mb"]
             print(f"  {group} RSS {rss['after_warm_up']} MB warm, {rss['after_run']} MB after")
             for name, measured in run[group]["scenarios"].items():
@@ -84,10 +86,22 @@ def final_line(result: dict[str, Any]) -> str:
     share = api["requests_per_second"] / ceiling["requests_per_second"]
     errors = sum(
         measured["errors"]
-        for group in ("api", "ceiling")
-        for measured in run[group]["scenarios"].values()
+        for each in result["runs"].values()
+        for group in GROUPS
+        if group in each
+        for measured in each[group]["scenarios"].values()
     )
     return (
-        f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling; "
-        f"p99 {api['p99_ms']:.1f} ms; errors {errors}"
+        f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling"
+        f"{_template_multiple(result)}; p99 {api['p99_ms']:.1f} ms; errors {errors}"
     )
+
+
+def _template_multiple(result: dict[str, Any]) -> str:
+    """list_posts against the template's item list, both measured at the smaller size."""
+    run = result["runs"][min(result["runs"], key=int)]
+    if "template" not in run:
+        return ""
+    api = run["api"]["scenarios"][HEADLINE]["requests_per_second"]
+    template = run["template"]["scenarios"][TEMPLATE]["requests_per_second"]
+    return f", {api / template:.1f}x the template" if template else ""

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from db.seed import TAGS_PER_POST, Generator, tag_names
 
-Target = Literal["api", "ceiling"]
+Target = Literal["api", "ceiling", "template"]
 API = "/api/v1"
 # Searches for one topic word each: common words, many matches at every size.
 SEARCHES = ("postgres", "python latency", "database", "async", "security", "cloud storage")
@@ -86,6 +86,12 @@ def ceiling_scenarios() -> list[Scenario]:
         Scenario("ceiling_list_posts", "ceiling", get("/posts")),
         Scenario("ceiling_hello", "ceiling", get("/hello")),
     ]
+
+
+def template_scenarios(token: str) -> list[Scenario]:
+    """The template's item list: 20 of its 10,000 items, read by its superuser."""
+    page = Request("GET", "/api/v1/items/?limit=20", f"Bearer {token}")
+    return [Scenario("template_list_items", "template", (page,))]
 
 
 def _new_posts(tokens: list[str], rng: random.Random, count: int = 1000) -> tuple[Request, ...]:

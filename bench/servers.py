@@ -36,9 +36,9 @@ def api_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def ceiling_command(port: int) -> list[str]:
+def ceiling_command(port: int, app: str = "bench.ceiling:app") -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "bench.ceiling:app",
+        sys.executable, "-m", "uvicorn", app,
         "--host", HOST, "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
@@ -69,6 +69,12 @@ def api(env: dict[str, str]) -> AbstractContextManager[Server]:
 def ceiling(env: dict[str, str]) -> AbstractContextManager[Server]:
     port = free_port()
     return start(ceiling_command(port), port, env, "/hello")
+
+
+def template(env: dict[str, str]) -> AbstractContextManager[Server]:
+    """bench/template.py, served as the ceiling is; it answers 401 until signed in."""
+    port = free_port()
+    return start(ceiling_command(port, "bench.template:app"), port, env, "/docs")
 
 
 def _wait_until_ready(server: Server, path: str) -> None:

@@ -58,4 +58,21 @@ def test_two_sizes_report_each_p99_and_their_ratio() -> None:
         "p99_ms_1000000": 30.0,
         "ratio": 1.5,
     }
-    assert final_line(result).endswith("errors 1")
+    # Every run's errors: the ceiling's one at each size.
+    assert final_line(result).endswith("errors 2")
+
+
+def test_final_line_gives_list_posts_as_a_multiple_of_the_template() -> None:
+    def run(rps: float, template: bool) -> dict[str, Any]:
+        measured: dict[str, Any] = {
+            "api": {"scenarios": {"list_posts": scenario(rps, 30)}},
+            "ceiling": {"scenarios": {"ceiling_list_posts": scenario(1000, 10)}},
+        }
+        if template:
+            measured["template"] = {"scenarios": {"template_list_items": scenario(100, 90)}}
+        return measured
+
+    result = build({10_000: run(550, True), 1_000_000: run(500, False)}, Load(), 1_000_000)
+    assert final_line(result) == (
+        "bench: list_posts 500 req/s = 50% of ceiling, 5.5x the template; p99 30.0 ms; errors 0"
+    )
