@@ -42,9 +42,9 @@ def newest_first(
     The position is a bound parameter (see `page_bounds`), so one statement serves every page
     of a list and can be built once. So is the page size, unless `limit` writes it into the
     SQL (`limit + 1` rows): PostgreSQL prices an unknown `LIMIT $n` as a tenth of the table,
-    so it never reuses a plan for such a statement and plans every execution anew. For a
-    list page that planning cost more than the query itself (0.6 ms per execution against a
-    cached plan's 0.2, at 10,000 posts).
+    so it never reuses a plan for such a statement and plans every execution anew. A list
+    page at 10,000 posts took 0.94-1.4 ms per execution that way, 0.62-0.85 ms with one
+    cached plan.
     """
     if after:
         position = tuple_(
