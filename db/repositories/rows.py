@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,7 +50,11 @@ async def fetch(
     """
     connection = await session.connection()
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-    rows: list[asyncpg.Record] = await driver.fetch(
-        query.sql, *[values[name] for name in query.parameters]
-    )
+    arguments = [values[name] for name in query.parameters]
+    try:
+        rows: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        # Failing as SQLAlchemy's statements do, so callers handle one kind of database error
+        # (the API answers a server shut down or a connection lost with 503, by SQLSTATE).
+        raise DBAPIError(query.sql, arguments, error) from error
     return rows
