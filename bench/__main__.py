@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 
-from bench import database, explain, report, servers
+from bench import cpu, database, explain, report, servers
 from bench.database import StatementCounter
 from bench.load import Load, drive, ensure_wrk
 from bench.scenarios import Scenario, api_scenarios, ceiling_scenarios, template_scenarios
@@ -96,10 +96,13 @@ def run_scenarios(
     measured: dict[str, Any] = {}
     for scenario in scenarios:
         asyncio.run(counter.reset())
+        before = cpu.sample(server)
         result = drive(server.base_url, scenario, load)
+        after = cpu.sample(server)
         statements = asyncio.run(counter.read(result.requests))
         measured[scenario.name] = {
             **result.as_dict(),
+            "cpu_ms_per_request": cpu.per_request(before, after, result.requests),
             "statements_per_request": statements.per_request if statements else None,
             "statements": statements.statements if statements else None,
         }

@@ -59,11 +59,13 @@ def write(result: dict[str, Any], folder: str) -> Path:
 
 def row(name: str, measured: dict[str, Any]) -> str:
     statements = measured["statements_per_request"]
+    cpu = measured.get("cpu_ms_per_request")
+    cpu_text = "?" if cpu is None else f"{cpu['server']:.2f} + pg {cpu['postgres']:.2f} ms"
     return (
         f"{name:<20} {measured['requests_per_second']:>9.1f} req/s  "
         f"p50 {measured['p50_ms']:>7.2f} ms  p99 {measured['p99_ms']:>8.2f} ms  "
         f"errors {measured['errors']:>4}  "
-        f"statements {'?' if statements is None else f'{statements:.2f}'}"
+        f"statements {'?' if statements is None else f'{statements:.2f}'}  cpu {cpu_text}"
     )
 
 

@@ -1,10 +1,15 @@
 """`make bench`'s bookkeeping: wrk's line parsed, the summary line worded as the issue says."""
 
 import json
+import subprocess
+import sys
+import time
 from typing import Any
 
+from bench.cpu import CpuSample, per_request, sample
 from bench.load import Load, _parse
 from bench.report import build, final_line
+from bench.servers import Server
 
 WRK_LINE = json.dumps(
     {
@@ -76,3 +81,24 @@ def test_final_line_gives_list_posts_as_a_multiple_of_the_template() -> None:
     assert final_line(result) == (
         "bench: list_posts 500 req/s = 50% of ceiling, 5.5x the template; p99 30.0 ms; errors 0"
     )
+
+
+def test_cpu_per_request_divides_each_side_s_seconds() -> None:
+    before, after = CpuSample(server=1.0, postgres=2.0), CpuSample(server=2.5, postgres=2.75)
+    assert per_request(before, after, 500) == {"server": 3.0, "postgres": 1.5}
+    assert per_request(before, after, 0) is None
+
+
+def test_cpu_sample_reads_the_server_s_processes() -> None:
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    busy = subprocess.Popen([sys.executable, "-c", burn + "\ntime.sleep(30)"])  # noqa: S603
+    try:
+        server = Server(busy, "http://127.0.0.1:1")
+        first = sample(server)
+        deadline = time.monotonic() + 20
+        while sample(server).server - first.server < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sample(server).server - first.server >= 0.2
+    finally:
+        busy.kill()
+        busy.wait()
