@@ -4,20 +4,18 @@ The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set
 `TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler).
 """
 
-import asyncio
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +24,14 @@ from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
 from db.engine import create_engine
-from tests.support import bearer, create_account, make_token, override_session
+from tests.support import (
+    StatementLog,
+    bearer,
+    create_account,
+    logging_statements,
+    make_token,
+    override_session,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -148,44 +153,11 @@ def accounts(session: AsyncSession) -> Accounts:
     return Accounts(session)
 
 
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-
-
-Statements = Callable[[], Awaitable[list[str]]]
-
-
 @pytest.fixture
-async def count_statements(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[Statements]:
-    """Record every SQL statement run during the test, transaction control aside.
-
-    SQLAlchemy reports the statements it prepares through its events; asyncpg's query logger
-    reports the rest: the reads that `db.repositories.rows` runs on asyncpg itself, and
-    SQLAlchemy's executemany.
-    """
-    statements: list[str] = []
-
-    def record(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if not executemany:
-            statements.append(statement)
-
-    def record_driver(query: asyncpg.connection.LoggedQuery) -> None:
-        if not query.query.lstrip().upper().startswith(TRANSACTION_CONTROL):
-            statements.append(query.query)
-
+async def count_statements(
+    engine: AsyncEngine, session: AsyncSession
+) -> AsyncIterator[StatementLog]:
+    """Every SQL statement run during the test, transaction control aside."""
     assert isinstance(session.bind, AsyncConnection)
-    driver: asyncpg.Connection = (await session.bind.get_raw_connection()).driver_connection
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    driver.add_query_logger(record_driver)
-
-    async def recorded() -> list[str]:
-        # asyncpg calls its query loggers soon after a query returns, not before.
-        await asyncio.sleep(0)
-        return statements
-
-    try:
-        yield recorded
-    finally:
-        driver.remove_query_logger(record_driver)
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    async with logging_statements(engine, session.bind) as log:
+        yield log

@@ -1,16 +1,19 @@
 """Helpers the tests share: databases, tokens, accounts."""
 
+import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import asyncpg
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.auth import issue_token
@@ -119,3 +122,58 @@ class LoopbackServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@dataclass
+class StatementLog:
+    """The statements run on one connection, with their parameters, transaction control aside.
+
+    SQLAlchemy reports the statements it prepares through its events; asyncpg's query logger
+    reports the rest: the reads that `db.repositories.rows` runs on asyncpg itself, and
+    SQLAlchemy's executemany.
+    """
+
+    ran: list[tuple[str, Sequence[Any]]] = field(default_factory=list)
+
+    async def settled(self) -> list[tuple[str, Sequence[Any]]]:
+        # asyncpg calls its query loggers soon after a query returns, not before.
+        await asyncio.sleep(0)
+        return self.ran
+
+    async def statements(self) -> list[str]:
+        return [sql for sql, _ in await self.settled()]
+
+    async def clear(self) -> None:
+        (await self.settled()).clear()
+
+    def _record(
+        self, conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        if not executemany:
+            self._add(sql, parameters)
+
+    def _record_driver(self, query: asyncpg.connection.LoggedQuery) -> None:
+        self._add(query.query, query.args)
+
+    def _add(self, sql: str, parameters: Sequence[Any]) -> None:
+        if not sql.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            self.ran.append((sql, parameters))
+
+
+@asynccontextmanager
+async def logging_statements(
+    engine: AsyncEngine, connection: AsyncConnection
+) -> AsyncIterator[StatementLog]:
+    """Log what runs on `connection` (and, through SQLAlchemy, on the engine) in the block."""
+    log = StatementLog()
+    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    event.listen(engine.sync_engine, "before_cursor_execute", log._record)
+    driver.add_query_logger(log._record_driver)
+    try:
+        yield log
+    finally:
+        driver.remove_query_logger(log._record_driver)
+        event.remove(engine.sync_engine, "before_cursor_execute", log._record)

@@ -6,7 +6,8 @@ import pytest
 from httpx import AsyncClient
 
 from tests.api.factories import POSTS, create_post
-from tests.conftest import Accounts, Statements
+from tests.conftest import Accounts
+from tests.support import StatementLog
 
 
 async def slugs(client: AsyncClient, query: str = "", **params: Any) -> list[str]:
@@ -153,33 +154,33 @@ async def test_limit_out_of_range_is_422(client: AsyncClient, limit: str) -> Non
 
 
 async def test_page_size_does_not_change_the_number_of_statements(
-    client: AsyncClient, accounts: Accounts, count_statements: Statements
+    client: AsyncClient, accounts: Accounts, count_statements: StatementLog
 ) -> None:
     _, headers = await accounts.new()
     for n in range(12):
         await create_post(client, headers, f"Post {n}", tags=[f"tag{n % 4}", "common"])
     counts = {}
     for limit in (1, 100):
-        (await count_statements()).clear()
+        await count_statements.clear()
         response = await client.get(POSTS, params={"limit": limit})
         assert response.status_code == 200
-        counts[limit] = [s.split()[0] for s in await count_statements() if "SAVEPOINT" not in s]
+        counts[limit] = [s.split()[0] for s in await count_statements.statements()]
     assert counts[1] == counts[100]
     # The page with its authors and tags: one statement.
     assert counts[100] == ["SELECT"]
 
 
 async def test_reading_a_post_is_one_statement(
-    client: AsyncClient, accounts: Accounts, count_statements: Statements
+    client: AsyncClient, accounts: Accounts, count_statements: StatementLog
 ) -> None:
     _, headers = await accounts.new()
     post = await create_post(client, headers, "Read once", tags=["zebra", "apple"])
-    (await count_statements()).clear()
+    await count_statements.clear()
     response = await client.get(f"{POSTS}/{post['slug']}")
     assert response.status_code == 200
     assert [tag["name"] for tag in response.json()["tags"]] == ["apple", "zebra"]
     # The post with its author and tags.
-    assert [s.split()[0] for s in await count_statements() if "SAVEPOINT" not in s] == ["SELECT"]
+    assert [s.split()[0] for s in await count_statements.statements()] == ["SELECT"]
 
 
 async def test_my_posts_include_drafts_and_filter_by_state(

@@ -6,8 +6,8 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import Accounts, Statements
-from tests.support import bearer, make_token
+from tests.conftest import Accounts
+from tests.support import StatementLog, bearer, make_token
 
 ME = "/api/v1/users/me"
 
@@ -155,12 +155,12 @@ async def test_unknown_and_malformed_user_ids(client: AsyncClient) -> None:
 
 
 async def test_sign_in_is_one_statement_for_a_known_user(
-    client: AsyncClient, accounts: Accounts, count_statements: Statements
+    client: AsyncClient, accounts: Accounts, count_statements: StatementLog
 ) -> None:
     _, headers = await accounts.new()
     await client.get(ME, headers=headers)
-    (await count_statements()).clear()
+    await count_statements.clear()
     await client.get(ME, headers=headers)
-    statements = await count_statements()
+    statements = await count_statements.statements()
     assert len([s for s in statements if "FROM users" in s]) == 1
     assert not any(s.lstrip().upper().startswith("INSERT") for s in statements)

@@ -6,13 +6,12 @@ events, and from asyncpg's query logger for the reads that run on asyncpg itself
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +20,7 @@ from db.engine import create_engine, create_sessionmaker
 from db.repositories import posts
 from db.repositories.pages import Keyset
 from db.repositories.posts import PostFilter
-from tests.support import recreate_database
+from tests.support import logging_statements, recreate_database
 
 Explain = Callable[[Callable[[AsyncSession], Awaitable[object]]], Awaitable[str]]
 
@@ -75,30 +74,15 @@ def explained(
     plans_engine: AsyncEngine,
 ) -> Explain:
     """Run a repository call, then EXPLAIN the first statement it ran on `posts`."""
-    captured: list[tuple[str, Sequence[Any]]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        captured.append((statement, parameters))
-
-    def record_driver(query: asyncpg.connection.LoggedQuery) -> None:
-        captured.append((query.query, query.args))
 
     async def explain(call: Callable[[AsyncSession], Awaitable[object]]) -> str:
         async with create_sessionmaker(plans_engine)() as session:
             connection = await session.connection()
-            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-            event.listen(plans_engine.sync_engine, "before_cursor_execute", record)
-            driver.add_query_logger(record_driver)
-            try:
+            async with logging_statements(plans_engine, connection) as log:
                 await call(session)
-                # asyncpg calls its query loggers soon after a query returns, not before.
-                await asyncio.sleep(0)
-            finally:
-                driver.remove_query_logger(record_driver)
-                event.remove(plans_engine.sync_engine, "before_cursor_execute", record)
-            statement, arguments = next(
-                (sql, args) for sql, args in captured if "FROM posts" in sql
-            )
+                ran = await log.settled()
+            statement, arguments = next((sql, args) for sql, args in ran if "FROM posts" in sql)
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
             plan = await driver.fetch("EXPLAIN " + statement, *arguments)
             return "\n".join(row[0] for row in plan)
 
