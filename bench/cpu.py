@@ -20,8 +20,7 @@ class CpuSample:
 
 
 def sample(server: Server) -> CpuSample:
-    root = psutil.Process(server.process.pid)
-    return CpuSample(_seconds([root, *root.children(recursive=True)]), _seconds(_postgres()))
+    return CpuSample(_seconds(server.processes()), _seconds(_postgres()))
 
 
 def per_request(before: CpuSample, after: CpuSample, requests: int) -> dict[str, float] | None:

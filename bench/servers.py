@@ -22,10 +22,14 @@ class Server:
     process: "subprocess.Popen[bytes]"
     base_url: str
 
+    def processes(self) -> list[psutil.Process]:
+        """The server's process and any process it started."""
+        root = psutil.Process(self.process.pid)
+        return [root, *root.children(recursive=True)]
+
     def rss_bytes(self) -> int:
         """Resident memory of the server and any process it started."""
-        root = psutil.Process(self.process.pid)
-        return sum(process.memory_info().rss for process in [root, *root.children(True)])
+        return sum(process.memory_info().rss for process in self.processes())
 
 
 def api_command(port: int) -> list[str]:
