@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import asyncpg
 import pytest
@@ -22,7 +23,12 @@ from db.repositories.pages import Keyset
 from db.repositories.posts import PostFilter
 from tests.support import logging_statements, recreate_database
 
-Explain = Callable[[Callable[[AsyncSession], Awaitable[object]]], Awaitable[str]]
+
+class Explain(Protocol):
+    def __call__(
+        self, call: Callable[[AsyncSession], Awaitable[object]], options: str = ""
+    ) -> Awaitable[str]: ...
+
 
 POSTS = 20000
 AUTHORS = 2000
@@ -75,7 +81,7 @@ def explained(
 ) -> Explain:
     """Run a repository call, then EXPLAIN the first statement it ran on `posts`."""
 
-    async def explain(call: Callable[[AsyncSession], Awaitable[object]]) -> str:
+    async def explain(call: Callable[[AsyncSession], Awaitable[object]], options: str = "") -> str:
         async with create_sessionmaker(plans_engine)() as session:
             connection = await session.connection()
             async with logging_statements(plans_engine, connection) as log:
@@ -83,7 +89,7 @@ def explained(
                 ran = await log.settled()
             statement, arguments = next((sql, args) for sql, args in ran if "FROM posts" in sql)
             driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-            plan = await driver.fetch("EXPLAIN " + statement, *arguments)
+            plan = await driver.fetch(f"EXPLAIN {options} {statement}", *arguments)
             return "\n".join(row[0] for row in plan)
 
     return explain
@@ -115,6 +121,18 @@ async def test_published_lists_use_an_index(
     plan = await explained(lambda session: posts.published(session, filters, limit, None))
     assert index in plan, plan
     assert not any(scan in plan for scan in NO_SEQ_SCAN), plan
+
+
+@pytest.mark.parametrize("limit", [20, 100])
+async def test_a_page_reads_its_tags_in_one_pass(explained: Explain, limit: int) -> None:
+    """The page's tags are looked up once for all its posts, not once per post (which had
+    PostgreSQL hash every tag again for each post of the page)."""
+    analyzed = await explained(
+        lambda session: posts.published(session, PostFilter(), limit, None), "(ANALYZE)"
+    )
+    tag_scans = [line for line in analyzed.splitlines() if " on tags " in line]
+    assert tag_scans, analyzed
+    assert all("loops=1)" in line for line in tag_scans), analyzed
 
 
 async def test_searches_read_the_stored_document(explained: Explain) -> None:
