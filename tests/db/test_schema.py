@@ -110,3 +110,30 @@ async def test_updated_at_moves_on_every_update(session: AsyncSession, table: st
 
 def test_models_and_migrations_agree(database_url: str, direct_url: str) -> None:
     migrate.check(direct_url)
+
+
+async def test_a_post_of_a_few_kilobytes_stays_whole_in_its_row(session: AsyncSession) -> None:
+    """Neither compressed nor moved to TOAST: searches read the document from the row."""
+    user_id = await new_user(session, "inline@example.com")
+    # ~2 KB of content and its ~1.2 KB document: past the ~2 KB at which rows are toasted.
+    content = " ".join(f"postgres{n % 80}" for n in range(280))
+    post_id = await execute(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) "
+        "VALUES (:id, 'Inline', :content, 'inline') RETURNING id",
+        id=user_id,
+        content=content,
+    )
+    stored = await session.exec(  # type: ignore[call-overload]
+        text(
+            "SELECT pg_column_compression(content), pg_column_compression(search_vector), "
+            "pg_stat_get_xact_tuples_inserted(c.reltoastrelid), "
+            "octet_length(content) + pg_column_size(search_vector) "
+            "FROM posts p, pg_class c WHERE p.id = :id AND c.oid = 'posts'::regclass"
+        ).bindparams(id=post_id)
+    )
+    content_compression, document_compression, toasted_chunks, size = stored.one()
+    assert size > 3000
+    assert content_compression is None
+    assert document_compression is None
+    assert toasted_chunks == 0
