@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
 from api.deps import OPTIONAL_AUTH, CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
 from api.errors import problem_responses
@@ -20,30 +20,23 @@ router = APIRouter(prefix="/posts", tags=["posts"])
 PUBLISHED = "published"
 
 
-def _public(post: object) -> PostPublic:
-    return PostPublic.model_validate(post, from_attributes=True)
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=PostPublic,
     responses=problem_responses(401, 403, 409, 413),
 )
-async def create_post(
-    body: PostCreate, user: CurrentUser, session: SessionDep, response: Response
-) -> PostPublic:
+async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) -> ViewResponse:
     """Write a post (a draft unless `published`), tagging it by tag names."""
     new = NewPost(
         author_id=user.id, title=body.title, content=body.content, published=body.published
     )
-    post = await posts.create(session, new)
+    post_id = await posts.create(session, new)
     if body.tags:
-        await tags.replace_post_tags(
-            session, post.id, await tags.find_or_create(session, body.tags)
-        )
-        post = await posts.get_loaded(session, post.id)
-    response.headers["Location"] = f"{API_PREFIX}/posts/{post.slug}"
-    return _public(post)
+        await tags.add_post_tags(session, post_id, await tags.find_or_create(session, body.tags))
+    post = await posts.view_by_id(session, post_id)
+    location = f"{API_PREFIX}/posts/{post['slug']}"
+    return ViewResponse(post, status_code=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 @router.get("", response_model=PostsPage, responses=problem_responses(401, 403))
@@ -74,15 +67,17 @@ async def read_post(post: VisiblePost) -> ViewResponse:
     return ViewResponse(post)
 
 
-@router.patch("/{slug}", responses=problem_responses(401, 403, 404, 409, 413))
-async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> PostPublic:
+@router.patch(
+    "/{slug}", response_model=PostPublic, responses=problem_responses(401, 403, 404, 409, 413)
+)
+async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""
     await posts.update(session, post, body.model_dump(exclude_unset=True, exclude={"tags"}))
     if body.tags is not None:
         await tags.replace_post_tags(
             session, post.id, await tags.find_or_create(session, body.tags)
         )
-    return _public(await posts.get_loaded(session, post.id))
+    return ViewResponse(await posts.view_by_id(session, post.id))
 
 
 @router.delete(

@@ -107,8 +107,8 @@ def base_slug(title: str) -> str:
     return slugify(title, max_length=max_length, word_boundary=True) or "post"
 
 
-async def create(session: AsyncSession, new: NewPost) -> Post:
-    """Insert a post under a unique slug derived from its title.
+async def create(session: AsyncSession, new: NewPost) -> uuid.UUID:
+    """Insert a post under a unique slug derived from its title; return its id.
 
     The slug is claimed with `ON CONFLICT (slug) DO NOTHING`: a collision, even with a
     concurrent request, costs a retry with the next free number, then a random suffix.
@@ -118,7 +118,7 @@ async def create(session: AsyncSession, new: NewPost) -> Post:
         slug = await _candidate_slug(session, base, attempt)
         post_id = await _insert_unless_slug_taken(session, new, slug)
         if post_id is not None:
-            return await get_loaded(session, post_id)
+            return post_id
     raise RuntimeError("no free slug after several random suffixes")  # pragma: no cover
 
 
@@ -152,17 +152,6 @@ async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str
     )
     count = (await session.exec(taken)).one()
     return f"{base}-{count + attempt}"
-
-
-async def get_loaded(session: AsyncSession, post_id: uuid.UUID) -> Post:
-    """The post with its author and tags, re-read from the database."""
-    statement = (
-        select(Post)
-        .where(col(Post.id) == post_id)
-        .options(*with_author_and_tags())
-        .execution_options(populate_existing=True)
-    )
-    return (await session.exec(statement)).one()
 
 
 async def by_slug(session: AsyncSession, slug: str, *, for_update: bool = False) -> Post | None:
@@ -332,6 +321,19 @@ def _tag_views(names: list[str] | None, slugs: list[str] | None) -> list[TagView
 def _has_tag(slug: ColumnElement[str]) -> ColumnElement[bool]:
     tag_id = select(Tag.id).where(col(Tag.slug) == slug).scalar_subquery()
     return exists().where(col(PostTag.post_id) == Post.id, col(PostTag.tag_id) == tag_id)
+
+
+async def view_by_id(session: AsyncSession, post_id: uuid.UUID) -> PostView:
+    """A post just written, as lists show it, read back in one statement."""
+    [post] = await _views(session, _by_id(), {"post_id": post_id})
+    return post
+
+
+@cache
+def _by_id() -> CompiledQuery:
+    return CompiledQuery.of(
+        _listed(_post_columns().where(col(Post.id) == bindparam("post_id", type_=Uuid())))
+    )
 
 
 async def view_by_slug(session: AsyncSession, slug: str) -> PostView | None:

@@ -61,8 +61,13 @@ async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Seq
     await session.exec(
         delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag_id).not_in(keep))
     )
-    if keep:
-        links = [{"post_id": post_id, "tag_id": tag_id} for tag_id in keep]
+    await add_post_tags(session, post_id, tags)
+
+
+async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
+    """Tag the post with `tags` too; links it already has stay as they are."""
+    if tags:
+        links = [{"post_id": post_id, "tag_id": tag.id} for tag in tags]
         await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import exists, func, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.base import ExecutableOption
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,8 +36,9 @@ def default_name(email: str) -> str:
 
 
 def with_profile() -> ExecutableOption:
+    """The user's profile in the same statement (one row at most: a LEFT JOIN, not a query)."""
     # SQLModel types relationship attributes as their values; SQLAlchemy receives the attribute.
-    return selectinload(User.profile)  # type: ignore[arg-type]
+    return joinedload(User.profile)  # type: ignore[arg-type]
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:

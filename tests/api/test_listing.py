@@ -231,3 +231,20 @@ async def test_top_authors(client: AsyncClient, accounts: Accounts) -> None:
         {"id": str(prolific), "name": "prolific", "post_count": 3},
         {"id": str(casual), "name": "casual", "post_count": 1},
     ]
+
+
+async def test_writing_a_tagged_post_reads_it_back_once(
+    client: AsyncClient, accounts: Accounts, count_statements: StatementLog
+) -> None:
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Warm up", tags=["known"])
+    await count_statements.clear()
+    await create_post(client, headers, "Tagged", tags=["known", "new"])
+    statements = [" ".join(s.split()[:3]) for s in await count_statements.statements()]
+    assert [s for s in statements if not s.startswith(("SELECT users", "INSERT INTO users"))] == [
+        "INSERT INTO posts",
+        "INSERT INTO tags",  # the new ones; ON CONFLICT DO NOTHING for the known
+        "SELECT tags.name, tags.id,",
+        "INSERT INTO post_tags",
+        "WITH page AS",  # the post as the API sends it, with its author and tags
+    ]

@@ -1,4 +1,5 @@
-"""Lists and a post's page send plain views: byte for byte what their response models would."""
+"""Lists, a post's page, and a post just written send plain views: byte for byte what their
+response models would."""
 
 from typing import Any
 
@@ -14,8 +15,10 @@ from tests.conftest import Accounts
 AWKWARD = 'Tab\there, "quotes", back\\slash, é, 日本, 🙂, \u2028\u2029, \x7f, </script>\nnew line'
 
 
-def assert_sent_as(model: type[BaseModel], response: Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
+def assert_sent_as(
+    model: type[BaseModel], response: Response, status_code: int = 200
+) -> dict[str, Any]:
+    assert response.status_code == status_code, response.text
     assert response.headers["content-type"] == "application/json"
     expected = model.model_validate_json(response.content).model_dump_json().encode()
     assert response.content == expected
@@ -64,3 +67,24 @@ async def test_a_draft_and_my_posts_are_what_their_models_send(
     assert read == draft
     assert read["published_at"] is None
     assert mine["items"] == [draft]
+
+
+async def test_a_post_written_is_what_its_model_sends(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    body = {"title": "Written", "content": AWKWARD, "tags": ["zeta", "Alpha"], "published": True}
+
+    created = assert_sent_as(PostPublic, await client.post(POSTS, json=body, headers=headers), 201)
+    changes = {"content": "Changed", "tags": ["mu"], "published": False}
+    path = f"{POSTS}/{created['slug']}"
+    updated = assert_sent_as(PostPublic, await client.patch(path, json=changes, headers=headers))
+
+    assert [tag["name"] for tag in created["tags"]] == ["Alpha", "zeta"]
+    assert created["content"] == AWKWARD
+    assert updated == created | changes | {
+        "tags": updated["tags"],
+        "updated_at": updated["updated_at"],
+    }
+    assert [tag["name"] for tag in updated["tags"]] == ["mu"]
+    assert updated["updated_at"] > created["updated_at"]
