@@ -51,6 +51,8 @@ POST_COLUMNS = (
     "id", "author_id", "title", "content", "slug",
     "is_published", "published_at", "created_at", "updated_at",
 )  # fmt: skip
+# A link carries its post's `published_at` while the post is published (migration 0006).
+LINK_COLUMNS = ("post_id", "tag_id", "post_published_at")
 TAG_FORMS = ("{}", "{} tips", "learning {}", "{} internals", "{} in practice")
 SYLLABLES = (
     "ka", "lo", "mi", "ne", "ru", "sa", "te", "vi", "do", "pe",
@@ -250,7 +252,7 @@ async def _copy_posts(
                         "posts", columns=POST_COLUMNS, records=posts
                     )
                     await connection.copy_records_to_table(
-                        "post_tags", columns=["post_id", "tag_id"], records=links
+                        "post_tags", columns=LINK_COLUMNS, records=links
                     )
                     bar.update(len(numbers))
         finally:
@@ -265,10 +267,10 @@ def _post_rows(
     numbers: range,
     authors: Sequence[uuid.UUID],
     tags: Sequence[uuid.UUID],
-) -> tuple[list[tuple[Any, ...]], list[tuple[uuid.UUID, uuid.UUID]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     rng = generator.rng
     posts: list[tuple[Any, ...]] = []
-    links: list[tuple[uuid.UUID, uuid.UUID]] = []
+    links: list[tuple[Any, ...]] = []
     for number in numbers:
         post_id = generator.uuid()
         title = generator.text(rng.randint(20, 60))
@@ -289,7 +291,8 @@ def _post_rows(
                 at,
             )
         )
-        links.extend((post_id, tag) for tag in rng.sample(tags, TAGS_PER_POST))
+        listed_at = at if published else None
+        links.extend((post_id, tag, listed_at) for tag in rng.sample(tags, TAGS_PER_POST))
     return posts, links
 
 

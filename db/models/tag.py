@@ -1,12 +1,13 @@
 """Tags, shared between posts through the `post_tags` link table."""
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Uuid, func, text
 from sqlmodel import Field, Relationship, SQLModel
 
-from db.models.base import uuid_pk
+from db.models.base import optional_timestamp, uuid_pk
 
 if TYPE_CHECKING:
     from db.models.post import Post
@@ -14,6 +15,15 @@ if TYPE_CHECKING:
 
 class PostTag(SQLModel, table=True):
     __tablename__ = "post_tags"
+    __table_args__ = (
+        Index(
+            "ix_post_tags_tag_id_post_published_at",
+            "tag_id",
+            text("post_published_at DESC"),
+            text("post_id DESC"),
+            postgresql_where=text("post_published_at IS NOT NULL"),
+        ),
+    )
 
     post_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
@@ -23,6 +33,9 @@ class PostTag(SQLModel, table=True):
             Uuid, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
+    # The post's `published_at` while it is published, else NULL: set by triggers (migration
+    # 0006) for the index that lists a tag's posts newest first.
+    post_published_at: datetime | None = optional_timestamp()
 
 
 class TagBase(SQLModel):

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, Integer, Select, Uuid, bindparam, literal_column, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    Uuid,
+    bindparam,
+    literal_column,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
+# A column a list is ordered by: a model's attribute, or a column of an alias or subquery.
+Ordering = Mapped[Any] | ColumnElement[Any]
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ def page_of(rows: Sequence[T], limit: int, keyset_of: Callable[[T], Keyset]) -> 
 
 
 def newest_first(
-    statement: S, at: Mapped[Any], key: Mapped[Any], *, after: bool, limit: int | None = None
+    statement: S, at: Ordering, key: Ordering, *, after: bool, limit: int | None = None
 ) -> S:
     """Order by (`at`, `key`) descending, start strictly after a position if `after`.
 

@@ -13,6 +13,7 @@ from slugify import slugify
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Integer,
     Text,
     Uuid,
     bindparam,
@@ -23,14 +24,14 @@ from sqlalchemy import (
     or_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from db.models import Post, PostTag, Tag, User, search_vector
-from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
+from db.repositories.pages import Keyset, Ordering, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 from db.repositories.rows import CompiledQuery, fetch
 
@@ -214,8 +215,10 @@ def _published_matching(
     tag_count: int, by_author: bool, searching: bool, after: bool, limit: int | None
 ) -> CompiledQuery:
     posts = _post_columns().where(col(Post.is_published))
-    for i in range(tag_count):
-        posts = posts.where(_has_tag(bindparam(f"tag_{i}", type_=Text())))
+    at: Ordering = col(Post.published_at)
+    key: Ordering = col(Post.id)
+    if tag_count:
+        posts, at, key = _tagged(posts, tag_count)
     if by_author:
         posts = posts.where(col(Post.author_id) == bindparam("author_id", type_=Uuid()))
     if searching:
@@ -223,8 +226,38 @@ def _published_matching(
             literal_column("'english'::regconfig"), bindparam("query", type_=Text())
         )
         posts = posts.where(search_vector.op("@@")(query))
-    page = newest_first(posts, col(Post.published_at), col(Post.id), after=after, limit=limit)
+    page = newest_first(posts, at, key, after=after, limit=limit)
     return CompiledQuery.of(_listed(page, order_by="published_at"))
+
+
+def _tagged(posts: RowsSelect, tag_count: int) -> tuple[RowsSelect, Ordering, Ordering]:
+    """Posts with every one of the tags `tag_0`…, read from the rarest tag's listing index.
+
+    Each link carries its post's `published_at` while the post is published, and an index
+    orders a tag's links by it (migration 0006): the page is that index's first entries, so a
+    tag's page costs the same on a tag of a million posts as on a tag of none. Filtering all
+    published posts by their links instead walked the whole table for a tag on no post.
+    """
+    slugs = [bindparam(f"tag_{i}", type_=Text()) for i in range(tag_count)]
+    known = select(func.count()).where(col(Tag.slug).in_(slugs)).scalar_subquery()
+    rarest = (
+        select(col(Tag.id))
+        .where(col(Tag.slug).in_(slugs))
+        .order_by(col(Tag.published_post_count), col(Tag.id))
+        .limit(literal_column("1", Integer()))
+        .scalar_subquery()
+    )
+    listing = aliased(PostTag, name="listing")
+    listed_at: ColumnElement[datetime] = listing.post_published_at  # type: ignore[assignment]
+    listed_post: ColumnElement[uuid.UUID] = listing.post_id  # type: ignore[assignment]
+    posts = posts.join(listing, listed_post == col(Post.id)).where(
+        listing.tag_id == rarest,
+        listed_at.is_not(None),
+        known == literal_column(str(int(tag_count)), Integer()),
+    )
+    for slug in slugs:
+        posts = posts.where(_has_tag(slug))
+    return posts, listed_at, listed_post
 
 
 def _post_columns() -> RowsSelect:

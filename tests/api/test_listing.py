@@ -50,6 +50,25 @@ async def test_tag_filter_requires_every_tag(client: AsyncClient, accounts: Acco
     assert await slugs(client, "?tag=python") == ["only-python", "both"]
     assert await slugs(client, "?tag=python&tag=sql") == ["both"]
     assert await slugs(client, "?tag=nothing") == []
+    assert await slugs(client, "?tag=python&tag=nothing") == []
+
+
+async def test_a_tag_lists_a_post_while_it_is_published(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    draft = await create_post(client, headers, "Draft", tags=["go"], published=False)
+    await create_post(client, headers, "Out", tags=["go"])
+    path = f"{POSTS}/{draft['slug']}"
+    assert await slugs(client, "?tag=go") == ["out"]
+
+    await client.patch(path, json={"published": True}, headers=headers)
+    assert await slugs(client, "?tag=go") == ["draft", "out"]
+    await client.patch(path, json={"tags": ["go", "rust"]}, headers=headers)
+    assert await slugs(client, "?tag=rust&tag=go") == ["draft"]
+    await client.patch(path, json={"published": False}, headers=headers)
+    assert await slugs(client, "?tag=go") == ["out"]
+    assert await slugs(client, "?tag=rust") == []
 
 
 async def test_author_filter(client: AsyncClient, accounts: Accounts) -> None:

@@ -1,8 +1,12 @@
-"""The published-post counts on tags and users stay exact through every kind of write."""
+"""What triggers keep stay exact through every kind of write: the published-post counts on
+tags and users, and each link's copy of its post's `published_at` (the tag listing index)."""
 
 import uuid
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import create_account
@@ -18,6 +22,10 @@ UNION ALL
 SELECT 'user ' || u.name, u.published_post_count, count(p.id)
 FROM users u LEFT JOIN posts p ON p.author_id = u.id AND p.is_published
 GROUP BY u.id HAVING u.published_post_count <> count(p.id)
+UNION ALL
+SELECT 'link ' || p.title, 0, 0
+FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+WHERE pt.post_published_at IS DISTINCT FROM CASE WHEN p.is_published THEN p.published_at END
 """
 
 
@@ -87,8 +95,13 @@ async def test_counts_follow_publishing_tagging_and_deleting(session: AsyncSessi
     await blog.run("UPDATE posts SET is_published = true WHERE id = :id", id=draft)
     assert await blog.count("tags", python) == 2
     assert await blog.count("users", ada) == 2
+    assert await blog.drift() == []
     await blog.run("UPDATE posts SET is_published = false WHERE id = :id", id=first)
     await blog.run("UPDATE posts SET title = 'edited' WHERE id = :id", id=draft)
+    assert await blog.drift() == []
+    await blog.run(
+        "UPDATE posts SET published_at = now() - interval '1 day' WHERE id = :id", id=draft
+    )
     assert await blog.drift() == []
 
     await blog.run(
@@ -124,3 +137,67 @@ async def test_refresh_repairs_counts_written_around_the_triggers(session: Async
     await blog.run("SELECT public.refresh_published_post_counts()")
     assert await blog.count("tags", tag) == 1
     assert await blog.drift() == []
+
+
+async def test_a_link_cannot_list_a_draft(session: AsyncSession) -> None:
+    """Whatever a writer puts in a link's `post_published_at`, it is its post's."""
+    blog = Blog(session)
+    author = await blog.user("eve")
+    tag = await blog.tag("listing-forged")
+    draft = await blog.post(author, [], published=False)
+    await blog.run(
+        "INSERT INTO post_tags (post_id, tag_id, post_published_at) VALUES (:post, :tag, now())",
+        post=draft,
+        tag=tag,
+    )
+    await blog.run("UPDATE post_tags SET post_published_at = now() WHERE post_id = :id", id=draft)
+    assert await blog.drift() == []
+
+
+async def test_a_publication_waits_for_a_link_being_added(engine: AsyncEngine) -> None:
+    """A link copies its post's state under a share lock: publishing the post meanwhile waits
+    for the link's commit, then updates it too (without the lock, the link would keep NULL)."""
+    author, tag, post = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with engine.begin() as setup:
+        await setup.execute(
+            text("INSERT INTO auth.users (id, email) VALUES (:id, :email)"),
+            {"id": author, "email": f"{author.hex}@example.com"},
+        )
+        await setup.execute(
+            text("INSERT INTO users (id, email, name) VALUES (:id, :email, 'Fay')"),
+            {"id": author, "email": f"{author.hex}@example.com"},
+        )
+        await setup.execute(
+            text("INSERT INTO tags (id, name, slug) VALUES (:id, :slug, :slug)"),
+            {"id": tag, "slug": f"race-{tag.hex[:8]}"},
+        )
+        await setup.execute(
+            text(
+                "INSERT INTO posts (id, author_id, title, content, slug) "
+                "VALUES (:id, :author, 'Race', 'C', :slug)"
+            ),
+            {"id": post, "author": author, "slug": post.hex},
+        )
+    publish = text("UPDATE posts SET (is_published, published_at) = (true, now()) WHERE id = :id")
+    try:
+        async with engine.connect() as linking, engine.connect() as publishing:
+            await linking.execute(
+                text("INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)"),
+                {"post": post, "tag": tag},
+            )
+            await publishing.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await publishing.execute(publish, {"id": post})
+            await publishing.rollback()
+            await linking.commit()
+            await publishing.execute(publish, {"id": post})
+            await publishing.commit()
+        async with engine.connect() as reading:
+            listed = await reading.execute(
+                text("SELECT post_published_at FROM post_tags WHERE post_id = :id"), {"id": post}
+            )
+            assert listed.scalar_one() is not None
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": author})
+            await cleanup.execute(text("DELETE FROM tags WHERE id = :id"), {"id": tag})
