@@ -18,7 +18,6 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     delete,
-    exists,
     func,
     literal_column,
     or_,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -231,33 +231,52 @@ def _published_matching(
 
 
 def _tagged(posts: RowsSelect, tag_count: int) -> tuple[RowsSelect, Ordering, Ordering]:
-    """Posts with every one of the tags `tag_0`…, read from the rarest tag's listing index.
+    """Posts with every one of the tags `tag_0`…, read from a tag's listing index.
 
     Each link carries its post's `published_at` while the post is published, and an index
-    orders a tag's links by it (migration 0006): the page is that index's first entries, so a
-    tag's page costs the same on a tag of a million posts as on a tag of none. Filtering all
-    published posts by their links instead walked the whole table for a tag on no post.
+    orders a tag's links by it (migration 0006): a page is that index's first entries, so it
+    costs the same on a tag of a million posts as on a tag of none. Filtering all published
+    posts by their links instead walked the whole table for a tag on no post (5.5 s at a
+    million posts).
+
+    Several tags are read from the rarest one's entries, newest first, until a page of them
+    has every tag. That check counts the entry's links to the tags, a subquery per entry: an
+    EXISTS per tag would be flattened into joins that the planner, misjudging how many posts
+    have both tags, answered by hashing all the tags' links (0.3-1.2 s for two tags at a
+    million posts, against 11 ms this way).
     """
+    listing = aliased(PostTag, name="listing")
+    listed_at: ColumnElement[datetime] = listing.post_published_at  # type: ignore[assignment]
+    listed_post: ColumnElement[uuid.UUID] = listing.post_id  # type: ignore[assignment]
     slugs = [bindparam(f"tag_{i}", type_=Text()) for i in range(tag_count)]
+    posts = posts.join(listing, listed_post == col(Post.id)).where(listed_at.is_not(None))
+    if tag_count == 1:
+        return posts.where(listing.tag_id == _tag_id(slugs[0])), listed_at, listed_post
+    every = literal_column(str(int(tag_count)), Integer())
     known = select(func.count()).where(col(Tag.slug).in_(slugs)).scalar_subquery()
-    rarest = (
+    tag_ids = func.array(select(col(Tag.id)).where(col(Tag.slug).in_(slugs)).scalar_subquery())
+    tagged = (
+        select(func.count())
+        .select_from(PostTag)
+        .where(col(PostTag.post_id) == listed_post, col(PostTag.tag_id) == func.any(tag_ids))
+        .scalar_subquery()
+    )
+    posts = posts.where(listing.tag_id == _rarest_tag(slugs), known == every, tagged == every)
+    return posts, listed_at, listed_post
+
+
+def _tag_id(slug: ColumnElement[str]) -> ScalarSelect[uuid.UUID]:
+    return select(col(Tag.id)).where(col(Tag.slug) == slug).scalar_subquery()
+
+
+def _rarest_tag(slugs: Sequence[ColumnElement[str]]) -> ScalarSelect[uuid.UUID]:
+    return (
         select(col(Tag.id))
         .where(col(Tag.slug).in_(slugs))
         .order_by(col(Tag.published_post_count), col(Tag.id))
         .limit(literal_column("1", Integer()))
         .scalar_subquery()
     )
-    listing = aliased(PostTag, name="listing")
-    listed_at: ColumnElement[datetime] = listing.post_published_at  # type: ignore[assignment]
-    listed_post: ColumnElement[uuid.UUID] = listing.post_id  # type: ignore[assignment]
-    posts = posts.join(listing, listed_post == col(Post.id)).where(
-        listing.tag_id == rarest,
-        listed_at.is_not(None),
-        known == literal_column(str(int(tag_count)), Integer()),
-    )
-    for slug in slugs:
-        posts = posts.where(_has_tag(slug))
-    return posts, listed_at, listed_post
 
 
 def _post_columns() -> RowsSelect:
@@ -349,11 +368,6 @@ def _tag_views(names: list[str] | None, slugs: list[str] | None) -> list[TagView
     return [
         {"name": name, "slug": slug} for name, slug in zip(names or (), slugs or (), strict=True)
     ]
-
-
-def _has_tag(slug: ColumnElement[str]) -> ColumnElement[bool]:
-    tag_id = select(Tag.id).where(col(Tag.slug) == slug).scalar_subquery()
-    return exists().where(col(PostTag.post_id) == Post.id, col(PostTag.tag_id) == tag_id)
 
 
 async def view_by_id(session: AsyncSession, post_id: uuid.UUID) -> PostView:
