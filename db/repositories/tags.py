@@ -4,14 +4,16 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from slugify import slugify
-from sqlalchemy import delete, func
+from sqlalchemy import Integer, delete, func, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import PostTag, Tag
+from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, fetch
 
 SLUG_MAX = 50
 MAX_SLUG_ATTEMPTS = 5
@@ -72,12 +74,20 @@ async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequenc
 
 
 async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
-    """Tags of published posts with their counts, most used first, then by name."""
-    statement = (
+    """Tags of published posts with their counts, most used first, then by name.
+
+    Read like the post lists, as rows on the session's connection (`db.repositories.rows`):
+    one statement, without a transaction around it.
+    """
+    rows = await fetch(session, _most_used(limit), {})
+    return [TagCount(name=row["name"], slug=row["slug"], post_count=row[2]) for row in rows]
+
+
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _most_used(limit: int) -> CompiledQuery:
+    return CompiledQuery.of(
         select(col(Tag.name), col(Tag.slug), col(Tag.published_post_count))
-        .where(col(Tag.published_post_count) > 0)
+        .where(col(Tag.published_post_count) > literal_column("0", Integer()))
         .order_by(col(Tag.published_post_count).desc(), col(Tag.name))
-        .limit(limit)
+        .limit(literal_column(str(int(limit)), Integer()))
     )
-    rows = (await session.exec(statement)).all()
-    return [TagCount(name=name, slug=slug, post_count=count) for name, slug, count in rows]
