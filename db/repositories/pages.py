@@ -13,10 +13,11 @@ from sqlalchemy import (
     Select,
     Uuid,
     bindparam,
-    literal_column,
     tuple_,
 )
 from sqlalchemy.orm import Mapped
+
+from db.repositories.rows import sql_integer
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
@@ -63,11 +64,7 @@ def newest_first(
             bindparam("after_id", type_=Uuid()),
         )
         statement = statement.where(tuple_(at, key) < position)
-    rows = (
-        bindparam("limit", type_=Integer())
-        if limit is None
-        else literal_column(str(int(limit) + 1), Integer())
-    )
+    rows = bindparam("limit", type_=Integer()) if limit is None else sql_integer(limit + 1)
     return statement.order_by(at.desc(), key.desc()).limit(rows)
 
 

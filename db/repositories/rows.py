@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from sqlalchemy import ColumnElement, Integer, literal_column
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -27,6 +28,12 @@ _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 # API allows page sizes from 1 to 100, and the bound keeps an unusual client from filling
 # memory.
 STATEMENT_CACHE_SIZE = 512
+
+
+def sql_integer(value: int) -> ColumnElement[int]:
+    """An integer written into a statement's SQL: a shared statement binds no values (see
+    `CompiledQuery.of`), and PostgreSQL plans a written page size better than a bound one."""
+    return literal_column(str(int(value)), Integer())
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from slugify import slugify
-from sqlalchemy import Integer, delete, func, literal_column
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import PostTag, Tag
-from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, fetch
+from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, fetch, sql_integer
 
 SLUG_MAX = 50
 MAX_SLUG_ATTEMPTS = 5
@@ -87,7 +87,7 @@ async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
 def _most_used(limit: int) -> CompiledQuery:
     return CompiledQuery.of(
         select(col(Tag.name), col(Tag.slug), col(Tag.published_post_count))
-        .where(col(Tag.published_post_count) > literal_column("0", Integer()))
+        .where(col(Tag.published_post_count) > sql_integer(0))
         .order_by(col(Tag.published_post_count).desc(), col(Tag.name))
-        .limit(literal_column(str(int(limit)), Integer()))
+        .limit(sql_integer(limit))
     )
