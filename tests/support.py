@@ -25,12 +25,17 @@ from db.url import asyncpg_arguments, parse_database_url
 TEST_JWT_SECRET = LOCAL_JWT_SECRET
 
 
-async def recreate_database(url: str, name: str) -> str:
-    """Drop and create database `name` on the server behind `url`; return its URL."""
+async def recreate_database(url: str, name: str, *, locale: str | None = None) -> str:
+    """Drop and create database `name` on the server behind `url`; return its URL.
+
+    `locale` sets its collation and character classes (from `template0`, as PostgreSQL
+    requires for a locale other than the template's).
+    """
+    options = f" TEMPLATE template0 LOCALE '{locale}'" if locale else ""
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{options}')
     finally:
         await connection.close()
     return parse_database_url(url).with_database(name)

@@ -64,8 +64,12 @@ SEED = [
 
 @pytest.fixture(scope="module")
 async def plans_engine(direct_url: str) -> AsyncIterator[AsyncEngine]:
-    """A database of its own, seeded and analysed once for every test here."""
-    url = await recreate_database(direct_url, "quire_plans")
+    """A database of its own, seeded and analysed once for every test here.
+
+    Its collation is `C.UTF-8`, not the embedded server's `C`: most servers sort by a
+    locale, and PostgreSQL turns a `LIKE 'prefix%'` into an index range only under `C`.
+    """
+    url = await recreate_database(direct_url, "quire_plans", locale="C.UTF-8")
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url)
     async with engine.begin() as connection:
@@ -185,6 +189,15 @@ async def test_my_posts_use_the_author_created_index(
 async def test_slug_lookup_uses_the_unique_index(explained: Explain) -> None:
     plan = await explained(lambda session: posts.by_slug(session, "post-7"))
     assert "uq_posts_slug" in plan, plan
+
+
+async def test_a_slug_taken_is_numbered_from_the_slug_index(explained: Explain) -> None:
+    """Counting the slugs `post-7` and `post-7-…` reads a range of the slug index, under any
+    collation: the first post with a popular title must not scan every post."""
+    plan = await explained(lambda session: posts._candidate_slug(session, "post-7", 1))
+    assert "Seq Scan" not in plan, plan
+    ranges = [line for line in plan.splitlines() if "Index Cond" in line and "post-7-" in line]
+    assert ranges, plan
 
 
 async def plan_of(engine: AsyncEngine, statement: str, *parameters: object) -> str:
