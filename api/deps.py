@@ -12,9 +12,11 @@ from api.auth import TokenClaims, TokenVerifier
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.pagination import CursorCodec
 from api.schemas.common import SqlText
+from db.engine import read_connection
 from db.models import Post, Role, User
 from db.repositories import posts, users
 from db.repositories.posts import PostView
+from db.repositories.rows import Reader
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -26,6 +28,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # `scope="function"` commits before the response is sent, so a 2xx means the data is stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_reader(request: Request) -> AsyncIterator[Reader]:
+    """A connection for a request that only reads, without a session: never both, so that a
+    request holds one pooled connection at most."""
+    async with read_connection(request.app.state.engine) as connection:
+        yield connection
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader, scope="function")]
 
 bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
 # OpenAPI for "a token is optional": the empty requirement joins the bearer one.

@@ -1,11 +1,15 @@
-"""Engine and session factories. The URL is passed in: nothing here is global."""
+"""Engine, sessions, and connections for reads. The URL is passed in: nothing here is global."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.pool import FairAsyncQueuePool
@@ -57,3 +61,27 @@ def _refuse_closed(
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A connection from the engine's pool for reads alone: no session, no transaction.
+
+    For requests that only read (`db.repositories.rows`). Borrowing one through a session
+    costs the session, its transaction's bookkeeping and the commit of nothing: 250 µs
+    against 33 µs a borrow here, and 3.37M against 2.96M instructions a list page
+    (`make instructions`).
+    """
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        connection = await engine.raw_connection()
+    except dbapi_error as error:
+        # As `engine.connect()` raises a failed connect (the server down, starting up, out of
+        # connections), so that callers handle one kind of database error.
+        raise DBAPIError.instance(None, None, error, dbapi_error) from error
+    try:
+        yield connection.driver_connection
+    finally:
+        # Returned to the pool, a connection may be closed (an overflow one, or one found
+        # broken), which awaits the driver: SQLAlchemy does that only under greenlet_spawn.
+        await greenlet_spawn(connection.close)

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.auth import issue_token
-from api.deps import get_session
+from api.deps import get_reader, get_session
 from api.main import create_app
 from api.settings import LOCAL_JWT_SECRET, Settings
+from db.repositories.rows import Reader
 from db.url import asyncpg_arguments, parse_database_url
 
 TEST_JWT_SECRET = LOCAL_JWT_SECRET
@@ -67,8 +68,8 @@ async def create_account(session: AsyncSession, email: str) -> uuid.UUID:
 
 
 def override_session(app: FastAPI, session: AsyncSession) -> None:
-    """Bind the app's session dependency to the test's transaction, committing per request
-    the way the real dependency does (a commit releases the test's savepoint)."""
+    """Bind the app's session and reader dependencies to the test's transaction, committing
+    per request the way the real session does (a commit releases the test's savepoint)."""
 
     async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
         try:
@@ -80,7 +81,11 @@ def override_session(app: FastAPI, session: AsyncSession) -> None:
         finally:
             session.expunge_all()
 
+    async def reader_in_test_transaction() -> AsyncIterator[Reader]:
+        yield session
+
     app.dependency_overrides[get_session] = session_in_test_transaction
+    app.dependency_overrides[get_reader] = reader_in_test_transaction
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep
+from api.deps import ReaderDep
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.schemas.posts import TagStats
@@ -17,16 +17,16 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.get("/tags", responses=problem_responses())
-async def list_tags(session: SessionDep, limit: Limit = DEFAULT_LIMIT) -> list[TagStats]:
+async def list_tags(reader: ReaderDep, limit: Limit = DEFAULT_LIMIT) -> list[TagStats]:
     """Tags with their number of published posts, most used first, then by name."""
     return [
         TagStats.model_validate(row, from_attributes=True)
-        for row in await tags.most_used(session, limit)
+        for row in await tags.most_used(reader, limit)
     ]
 
 
 @router.get("/authors/top", responses=problem_responses())
-async def top_authors(session: SessionDep, limit: Limit = DEFAULT_LIMIT) -> list[AuthorStats]:
+async def top_authors(reader: ReaderDep, limit: Limit = DEFAULT_LIMIT) -> list[AuthorStats]:
     """Authors by number of published posts, most first."""
-    rows = await posts.top_authors(session, limit)
+    rows = await posts.top_authors(reader, limit)
     return [AuthorStats.model_validate(row, from_attributes=True) for row in rows]

@@ -5,12 +5,15 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlmodel import SQLModel
+
+from db.engine import read_connection
+from db.repositories import rows
 
 router = APIRouter(tags=["health"])
 
 DATABASE_CHECK_SECONDS = 3.0
+ANSWER = rows.CompiledQuery("SELECT 1", ())
 
 
 class Health(SQLModel):
@@ -21,8 +24,8 @@ class Health(SQLModel):
 async def _database_answers(request: Request) -> bool:
     try:
         async with asyncio.timeout(DATABASE_CHECK_SECONDS):
-            async with request.app.state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with read_connection(request.app.state.engine) as connection:
+                await rows.fetch(connection, ANSWER, {})
     except Exception:
         return False
     return True

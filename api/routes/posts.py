@@ -5,7 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import OPTIONAL_AUTH, CurrentUser, Cursors, ManagedPost, SessionDep, VisiblePost
+from api.deps import (
+    OPTIONAL_AUTH,
+    CurrentUser,
+    Cursors,
+    ManagedPost,
+    ReaderDep,
+    SessionDep,
+    VisiblePost,
+)
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.paths import API_PREFIX
@@ -41,7 +49,7 @@ async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) 
 
 @router.get("", response_model=PostsPage, responses=problem_responses(401, 403))
 async def list_posts(
-    session: SessionDep,
+    reader: ReaderDep,
     cursors: Cursors,
     tag: Annotated[list[SqlText], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
     author: uuid.UUID | None = None,
@@ -51,7 +59,7 @@ async def list_posts(
 ) -> ViewResponse:
     """Published posts, newest first: filter by tags (all of them), author, or a search."""
     filters = PostFilter(tags=tag, author_id=author, query=q)
-    page = await posts.published(session, filters, limit, cursors.decode(cursor, PUBLISHED))
+    page = await posts.published(reader, filters, limit, cursors.decode(cursor, PUBLISHED))
     next_cursor = cursors.encode(page.next, PUBLISHED)
     return ViewResponse({"items": page.items, "next_cursor": next_cursor})
 

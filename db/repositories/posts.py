@@ -32,7 +32,13 @@ from sqlmodel.sql.expression import Select
 from db.models import Post, PostTag, Tag, User, search_vector
 from db.repositories.pages import Keyset, Ordering, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
-from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, fetch, sql_integer
+from db.repositories.rows import (
+    STATEMENT_CACHE_SIZE,
+    CompiledQuery,
+    Reader,
+    fetch,
+    sql_integer,
+)
 
 SLUG_MAX = 200
 # Room for "-<number>" or "-<8 hex digits>" after the title's slug.
@@ -179,7 +185,7 @@ async def delete_post(session: AsyncSession, post: Post) -> None:
 
 
 async def published(
-    session: AsyncSession, filters: PostFilter, limit: int, after: Keyset | None
+    reader: Reader, filters: PostFilter, limit: int, after: Keyset | None
 ) -> Page[PostView]:
     """Published posts, newest first, one keyset page, each with its author and tags."""
     tags = tuple(dict.fromkeys(filters.tags))
@@ -195,7 +201,7 @@ async def published(
         params["author_id"] = filters.author_id
     if filters.query:
         params["query"] = filters.query
-    return page_of(await _views(session, query, params), limit, _published_keyset)
+    return page_of(await _views(reader, query, params), limit, _published_keyset)
 
 
 def _published_keyset(post: PostView) -> Keyset:
@@ -337,9 +343,7 @@ def _listed(posts: RowsSelect, *, order_by: str | None = None) -> RowsSelect:
     return statement
 
 
-async def _views(
-    session: AsyncSession, query: CompiledQuery, params: dict[str, Any]
-) -> list[PostView]:
+async def _views(reader: Reader, query: CompiledQuery, params: dict[str, Any]) -> list[PostView]:
     """The rows of a list statement as plain values.
 
     Lists read rows, not ORM objects: identity-mapping a page's ~100 SQLModel instances
@@ -347,7 +351,7 @@ async def _views(
     themselves (`make bench`, list_posts: 5% of the raw asyncpg ceiling before, see
     bench/README.md).
     """
-    return [_post_view(row) for row in await fetch(session, query, params)]
+    return [_post_view(row) for row in await fetch(reader, query, params)]
 
 
 # Dict displays rather than calls of the TypedDicts, which build the same dict through keyword
@@ -374,9 +378,9 @@ def _tag_views(names: list[str] | None, slugs: list[str] | None) -> list[TagView
     ]
 
 
-async def view_by_id(session: AsyncSession, post_id: uuid.UUID) -> PostView:
+async def view_by_id(reader: Reader, post_id: uuid.UUID) -> PostView:
     """A post just written, as lists show it, read back in one statement."""
-    [post] = await _views(session, _by_id(), {"post_id": post_id})
+    [post] = await _views(reader, _by_id(), {"post_id": post_id})
     return post
 
 
@@ -387,9 +391,9 @@ def _by_id() -> CompiledQuery:
     )
 
 
-async def view_by_slug(session: AsyncSession, slug: str) -> PostView | None:
+async def view_by_slug(reader: Reader, slug: str) -> PostView | None:
     """A post by slug, published or not, with its author and tags, in one statement."""
-    found = await _views(session, _by_slug(), {"slug": slug})
+    found = await _views(reader, _by_slug(), {"slug": slug})
     return found[0] if found else None
 
 
@@ -401,7 +405,7 @@ def _by_slug() -> CompiledQuery:
 
 
 async def by_author(
-    session: AsyncSession,
+    reader: Reader,
     author_id: uuid.UUID,
     published_only: bool | None,
     limit: int,
@@ -412,7 +416,7 @@ async def by_author(
     params = page_bounds(after, limit) | {"author_id": author_id}
     if published_only is not None:
         params["published"] = published_only
-    return page_of(await _views(session, query, params), limit, _created_keyset)
+    return page_of(await _views(reader, query, params), limit, _created_keyset)
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
@@ -428,10 +432,10 @@ def _created_keyset(post: PostView) -> Keyset:
     return Keyset(post["created_at"], post["id"])
 
 
-async def top_authors(session: AsyncSession, limit: int) -> list[AuthorCount]:
+async def top_authors(reader: Reader, limit: int) -> list[AuthorCount]:
     """Authors by number of published posts, most first, then by name: one statement, read
     as rows like the lists."""
-    rows = await fetch(session, _top_authors(limit), {})
+    rows = await fetch(reader, _top_authors(limit), {})
     return [AuthorCount(id=row["id"], name=row["name"], post_count=row[2]) for row in rows]
 
 

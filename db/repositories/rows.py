@@ -6,11 +6,14 @@ compiles their statements, once per shape; only the execution skips its layers (
 context, prepared-statement cache, cursor adapter, result processing): 0.57M of the 4.37M
 instructions a list_posts request cost, plus the BEGIN/COMMIT round trips that SQLAlchemy's
 asyncpg adapter issues around it (`make instructions`, bench/README.md).
+
+They run on a `Reader`: a request's session, inside its transaction once one has begun, or
+a pooled connection borrowed for a request that only reads (`db.engine.read_connection`).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from sqlalchemy import ColumnElement, Integer, literal_column
@@ -55,10 +58,14 @@ class CompiledQuery:
         return cls(str(compiled), tuple(compiled.positiontup))
 
 
+# What a read runs on: a session, or a connection borrowed for reads alone.
+Reader: TypeAlias = AsyncSession | asyncpg.Connection
+
+
 async def fetch(
-    session: AsyncSession, query: CompiledQuery, values: Mapping[str, Any]
+    reader: Reader, query: CompiledQuery, values: Mapping[str, Any]
 ) -> list[asyncpg.Record]:
-    """The query's rows, read on the session's connection.
+    """The query's rows, read on the reader's connection.
 
     Inside the session's transaction when one has begun. Otherwise (a request that only reads)
     the SELECT runs on its own, as one statement, without the BEGIN and COMMIT round trips it
@@ -66,13 +73,28 @@ async def fetch(
     statement's Parse again in the same batch as its Bind, Execute and Sync (see
     `db.url.transaction_pooler_args`).
     """
-    connection = await session.connection()
-    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    driver = await _driver(reader)
     arguments = [values[name] for name in query.parameters]
     try:
         rows: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except asyncpg.PostgresError as error:
         # Failing as SQLAlchemy's statements do, so callers handle one kind of database error
         # (the API answers a server shut down or a connection lost with 503, by SQLSTATE).
         raise DBAPIError(query.sql, arguments, error) from error
+    except BaseException as error:
+        # Cut short otherwise (the connection lost, the request cancelled), the connection may
+        # be left in the middle of the query. Closed here, the pool replaces it (`db.engine`)
+        # instead of lending it to a request that would fail on it.
+        driver.terminate()
+        if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+            raise DBAPIError(query.sql, arguments, error) from error
+        raise
     return rows
+
+
+async def _driver(reader: Reader) -> asyncpg.Connection:
+    if isinstance(reader, asyncpg.Connection):
+        return reader
+    connection = await reader.connection()
+    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    return driver

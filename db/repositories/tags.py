@@ -13,7 +13,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import PostTag, Tag
-from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, fetch, sql_integer
+from db.repositories.rows import (
+    STATEMENT_CACHE_SIZE,
+    CompiledQuery,
+    Reader,
+    fetch,
+    sql_integer,
+)
 
 SLUG_MAX = 50
 MAX_SLUG_ATTEMPTS = 5
@@ -73,13 +79,13 @@ async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequenc
         await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())
 
 
-async def most_used(session: AsyncSession, limit: int) -> list[TagCount]:
+async def most_used(reader: Reader, limit: int) -> list[TagCount]:
     """Tags of published posts with their counts, most used first, then by name.
 
-    Read like the post lists, as rows on the session's connection (`db.repositories.rows`):
-    one statement, without a transaction around it.
+    Read like the post lists, as rows (`db.repositories.rows`): one statement, without a
+    transaction around it.
     """
-    rows = await fetch(session, _most_used(limit), {})
+    rows = await fetch(reader, _most_used(limit), {})
     return [TagCount(name=row["name"], slug=row["slug"], post_count=row[2]) for row in rows]
 
 

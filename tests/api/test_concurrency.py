@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,3 +82,17 @@ async def test_concurrent_posts_with_one_title_get_distinct_slugs(
     assert len(slugs) == CONCURRENCY
     assert "same-title" in slugs
     assert all(slug.startswith("same-title") for slug in slugs)
+
+
+async def test_concurrent_reads_each_borrow_one_connection_and_return_it(
+    live_client: AsyncClient, app: FastAPI
+) -> None:
+    """Lists, rankings and /health read on connections borrowed without a session; more
+    requests than the pool holds wait their turn, and every connection comes back."""
+    paths = ["/api/v1/posts", "/api/v1/tags", "/api/v1/authors/top", "/health"]
+    pool = app.state.engine.sync_engine.pool
+    responses = await asyncio.gather(
+        *(live_client.get(paths[i % len(paths)]) for i in range(pool.size() * 3))
+    )
+    assert {response.status_code for response in responses} == {200}
+    assert pool.checkedout() == 0

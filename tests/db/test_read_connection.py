@@ -1,0 +1,63 @@
+"""Connections borrowed for reads alone: returned whole, replaced when a read is cut short,
+failing to connect as SQLAlchemy does."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import create_engine, read_connection
+from db.repositories.rows import CompiledQuery, fetch
+from db.url import parse_database_url
+
+ONE = CompiledQuery("SELECT 1", ())
+SLOW = CompiledQuery("SELECT pg_sleep(10)", ())
+
+
+@pytest.fixture
+async def one_connection_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds one connection: each borrow gets the previous one's."""
+    engine = create_engine(database_url, pool_size=1)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_read_runs_outside_any_transaction_and_returns_its_connection(
+    one_connection_engine: AsyncEngine,
+) -> None:
+    pool = one_connection_engine.sync_engine.pool
+    async with read_connection(one_connection_engine) as connection:
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert [row[0] for row in await fetch(connection, ONE, {})] == [1]
+        assert not connection.is_in_transaction()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_read_cut_short_leaves_a_working_connection_to_the_next(
+    one_connection_engine: AsyncEngine,
+) -> None:
+    """A cancelled query leaves its connection mid-way: it is closed, not lent in that state."""
+    async with read_connection(one_connection_engine) as first:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await fetch(first, SLOW, {})
+    assert first.is_closed()
+
+    async with read_connection(one_connection_engine) as second:
+        assert second is not first
+        assert [row[0] for row in await fetch(second, ONE, {})] == [1]
+
+
+async def test_a_failed_connect_is_a_database_error(database_url: str) -> None:
+    """As `engine.connect()` raises it, so that the API answers it like any database error."""
+    missing = parse_database_url(database_url).with_database("quire_no_such_database")
+    engine = create_engine(missing)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with read_connection(engine):
+                pass  # pragma: no cover
+    finally:
+        await engine.dispose()
+    assert getattr(raised.value.orig, "sqlstate", None) == "3D000"
