@@ -1,5 +1,6 @@
 """The FastAPI application: create_app() wires settings, lifespan, middleware and routes."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    _freeze_what_lives_as_long_as_the_app()
     try:
         yield
     finally:
@@ -38,6 +40,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Built on the first avatar upload, if there was one.
         if (avatars := getattr(app.state, "avatar_store", None)) is not None:
             avatars.close()
+
+
+def _freeze_what_lives_as_long_as_the_app() -> None:
+    """Keep the garbage collector from walking the app's own objects again and again.
+
+    Modules, models, routes and caches (~100k objects) live as long as the process, yet every
+    full collection walked them all: under `wrk -c32` on a list page, 12 full collections in
+    10 s took 130 ms each (the event loop stopped meanwhile), 16% of the server's CPU. Frozen,
+    they are left out (4 ms each): CPU per request -14%. Garbage first, so none is kept.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
