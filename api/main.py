@@ -40,6 +40,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Built on the first avatar upload, if there was one.
         if (avatars := getattr(app.state, "avatar_store", None)) is not None:
             avatars.close()
+        # The process may outlive the app (tests start many): what it froze can be freed again.
+        gc.unfreeze()
 
 
 def _freeze_what_lives_as_long_as_the_app() -> None:
