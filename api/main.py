@@ -47,7 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _freeze_what_lives_as_long_as_the_app() -> None:
     """Keep the garbage collector from walking the app's own objects again and again.
 
-    Modules, models, routes and caches (~100k objects) live as long as the process, yet every
+    Modules, models, routes and caches (~150k objects) live as long as the process, yet every
     full collection walked them all: under `wrk -c32` on a list page, 12 full collections in
     10 s took 130 ms each (the event loop stopped meanwhile), 16% of the server's CPU. Frozen,
     they are left out (4 ms each): CPU per request -14%. Garbage first, so none is kept.
