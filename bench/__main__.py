@@ -90,9 +90,8 @@ def run_scenarios(
 ) -> dict[str, Any]:
     """Warm the reads up, then measure each scenario; server memory before and after.
 
-    A scenario that writes is warmed up just before it is measured, after the reads: warmed up
-    with them, its burst of new posts set autovacuum to work on the tables while the first
-    read was measured (list_posts, in two runs of five: a third fewer requests, p99 ~260 ms).
+    A scenario that writes is warmed up just before it is measured, after the reads, so that
+    no read is measured in whatever state a burst of writes leaves behind (bench/README.md).
     """
     warm_up = Load(load.connections, load.threads, WARM_UP_SECONDS)
     for scenario in scenarios:
