@@ -277,6 +277,7 @@ def _post_rows(
         slug = f"{title.replace(' ', '-')}-{post_id.hex[:16]}"
         published = number % DRAFT_EVERY != DRAFT_EVERY - 1
         at = generator.moment()
+        published_at = at if published else None
         created = at - timedelta(seconds=rng.random() * 259_200)
         posts.append(
             (
@@ -286,13 +287,12 @@ def _post_rows(
                 generator.text(CONTENT_CHARS),
                 slug,
                 published,
-                at if published else None,
+                published_at,
                 created,
                 at,
             )
         )
-        listed_at = at if published else None
-        links.extend((post_id, tag, listed_at) for tag in rng.sample(tags, TAGS_PER_POST))
+        links.extend((post_id, tag, published_at) for tag in rng.sample(tags, TAGS_PER_POST))
     return posts, links
 
 

@@ -256,15 +256,16 @@ def _tagged(posts: RowsSelect, tag_count: int) -> tuple[RowsSelect, Ordering, Or
     if tag_count == 1:
         return posts.where(listing.tag_id == _tag_id(slugs[0])), listed_at, listed_post
     every = sql_integer(tag_count)
-    known = select(func.count()).where(col(Tag.slug).in_(slugs)).scalar_subquery()
-    tag_ids = select(col(Tag.id)).where(col(Tag.slug).in_(slugs))
+    named = col(Tag.slug).in_(slugs)
+    known = select(func.count()).where(named).scalar_subquery()
+    tag_ids = select(col(Tag.id)).where(named)
     tagged = (
         select(func.count())
         .select_from(PostTag)
         .where(col(PostTag.post_id) == listed_post, _one_of(col(PostTag.tag_id), tag_ids))
         .scalar_subquery()
     )
-    posts = posts.where(listing.tag_id == _rarest_tag(slugs), known == every, tagged == every)
+    posts = posts.where(listing.tag_id == _rarest_tag(named), known == every, tagged == every)
     return posts, listed_at, listed_post
 
 
@@ -279,10 +280,10 @@ def _tag_id(slug: ColumnElement[str]) -> ScalarSelect[uuid.UUID]:
     return select(col(Tag.id)).where(col(Tag.slug) == slug).scalar_subquery()
 
 
-def _rarest_tag(slugs: Sequence[ColumnElement[str]]) -> ScalarSelect[uuid.UUID]:
+def _rarest_tag(named: ColumnElement[bool]) -> ScalarSelect[uuid.UUID]:
     return (
         select(col(Tag.id))
-        .where(col(Tag.slug).in_(slugs))
+        .where(named)
         .order_by(col(Tag.published_post_count), col(Tag.id))
         .limit(sql_integer(1))
         .scalar_subquery()

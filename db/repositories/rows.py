@@ -1,11 +1,11 @@
 """The hottest reads: a Core statement compiled once, its rows fetched straight from asyncpg.
 
 Lists, a post's page, and the tag and author rankings are one SELECT each, read as plain
-rows. SQLAlchemy still builds and
-compiles their statements, once per shape; only the execution skips its layers (execution
-context, prepared-statement cache, cursor adapter, result processing): 0.57M of the 4.37M
-instructions a list_posts request cost, plus the BEGIN/COMMIT round trips that SQLAlchemy's
-asyncpg adapter issues around it (`make instructions`, bench/README.md).
+rows. SQLAlchemy still builds and compiles their statements, once per shape; only the
+execution skips its layers (execution context, prepared-statement cache, cursor adapter,
+result processing): 0.57M of the 4.37M instructions a list_posts request cost, plus the
+BEGIN/COMMIT round trips that SQLAlchemy's asyncpg adapter issues around it
+(`make instructions`, bench/README.md).
 
 They run on a `Reader`: a request's session, inside its transaction once one has begun, or
 a pooled connection borrowed for a request that only reads (`db.engine.read_connection`).
