@@ -12,7 +12,6 @@ from api.auth import TokenClaims, TokenVerifier
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.pagination import CursorCodec
 from api.schemas.common import SqlText
-from db.engine import read_connection
 from db.models import Post, Role, User
 from db.repositories import posts, users
 from db.repositories.posts import PostView
@@ -30,14 +29,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_reader(request: Request) -> AsyncIterator[Reader]:
-    """A connection for a request that only reads, without a session: never both, so that a
-    request holds one pooled connection at most."""
-    async with read_connection(request.app.state.engine) as connection:
-        yield connection
+async def get_reader(request: Request) -> Reader:
+    """What a request that only reads reads through, without a session: the engine, each read
+    borrowing a pooled connection for its one statement (`db.repositories.rows.fetch`).
+
+    Never both, so that a request holds one pooled connection at most, and only while its
+    statement runs. As a dependency that yields a borrowed connection, the connection was held
+    until the route returned, and FastAPI's exit stack for it cost 0.1M of list_posts' 2.76M
+    instructions (`make instructions`).
+    """
+    reader: Reader = request.app.state.engine
+    return reader
 
 
-ReaderDep = Annotated[Reader, Depends(get_reader, scope="function")]
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
 # OpenAPI for "a token is optional": the empty requirement joins the bearer one.

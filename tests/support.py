@@ -81,8 +81,8 @@ def override_session(app: FastAPI, session: AsyncSession) -> None:
         finally:
             session.expunge_all()
 
-    async def reader_in_test_transaction() -> AsyncIterator[Reader]:
-        yield session
+    async def reader_in_test_transaction() -> Reader:
+        return session
 
     app.dependency_overrides[get_session] = session_in_test_transaction
     app.dependency_overrides[get_reader] = reader_in_test_transaction

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import SQLModel
 
-from db.engine import read_connection
 from db.repositories import rows
 
 router = APIRouter(tags=["health"])
@@ -24,8 +23,7 @@ class Health(SQLModel):
 async def _database_answers(request: Request) -> bool:
     try:
         async with asyncio.timeout(DATABASE_CHECK_SECONDS):
-            async with read_connection(request.app.state.engine) as connection:
-                await rows.fetch(connection, ANSWER, {})
+            await rows.fetch(request.app.state.engine, ANSWER, {})
     except Exception:
         return False
     return True

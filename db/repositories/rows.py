@@ -7,8 +7,9 @@ result processing): 0.57M of the 4.37M instructions a list_posts request cost, p
 BEGIN/COMMIT round trips that SQLAlchemy's asyncpg adapter issues around it
 (`make instructions`, bench/README.md).
 
-They run on a `Reader`: a request's session, inside its transaction once one has begun, or
-a pooled connection borrowed for a request that only reads (`db.engine.read_connection`).
+They run on a `Reader`: a request's session, inside its transaction once one has begun, or,
+for a request that only reads, the engine, from whose pool each read borrows a connection
+for its one statement (`db.engine.read_connection`).
 """
 
 from collections.abc import Mapping
@@ -19,9 +20,12 @@ import asyncpg
 from sqlalchemy import ColumnElement, Integer, literal_column
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import read_connection
 
 # SQLAlchemy leaves the dialect's constructor unannotated.
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
@@ -58,22 +62,31 @@ class CompiledQuery:
         return cls(str(compiled), tuple(compiled.positiontup))
 
 
-# What a read runs on: a session, or a connection borrowed for reads alone.
-Reader: TypeAlias = AsyncSession | asyncpg.Connection
+# What a read runs on: a session, or the engine of a request that only reads.
+Reader: TypeAlias = AsyncSession | AsyncEngine
 
 
 async def fetch(
     reader: Reader, query: CompiledQuery, values: Mapping[str, Any]
 ) -> list[asyncpg.Record]:
-    """The query's rows, read on the reader's connection.
+    """The query's rows, read on the session's connection, inside its transaction when one has
+    begun, or on a connection borrowed from the engine's pool for this one statement."""
+    if isinstance(reader, AsyncEngine):
+        async with read_connection(reader) as connection:
+            return await fetch_on(connection, query, values)
+    return await fetch_on(await _driver(reader), query, values)
 
-    Inside the session's transaction when one has begun. Otherwise (a request that only reads)
-    the SELECT runs on its own, as one statement, without the BEGIN and COMMIT round trips it
-    does not need. Behind a transaction pooler that is safe too: asyncpg sends an unnamed
-    statement's Parse again in the same batch as its Bind, Execute and Sync (see
-    `db.url.transaction_pooler_args`).
+
+async def fetch_on(
+    driver: asyncpg.Connection, query: CompiledQuery, values: Mapping[str, Any]
+) -> list[asyncpg.Record]:
+    """The query's rows, read on that connection.
+
+    On a borrowed connection, outside any transaction, the SELECT runs on its own, as one
+    statement, without the BEGIN and COMMIT round trips it does not need. Behind a transaction
+    pooler that is safe too: asyncpg sends an unnamed statement's Parse again in the same
+    batch as its Bind, Execute and Sync (see `db.url.transaction_pooler_args`).
     """
-    driver = await _driver(reader)
     arguments = [values[name] for name in query.parameters]
     try:
         rows: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
@@ -92,9 +105,7 @@ async def fetch(
     return rows
 
 
-async def _driver(reader: Reader) -> asyncpg.Connection:
-    if isinstance(reader, asyncpg.Connection):
-        return reader
-    connection = await reader.connection()
+async def _driver(session: AsyncSession) -> asyncpg.Connection:
+    connection = await session.connection()
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
     return driver

@@ -1,5 +1,5 @@
-"""Connections borrowed for reads alone: returned whole, replaced when a read is cut short,
-failing to connect as SQLAlchemy does."""
+"""Connections borrowed for reads alone: returned whole after each statement, replaced when a
+read is cut short, failing to connect as SQLAlchemy does."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, read_connection
-from db.repositories.rows import CompiledQuery, fetch
+from db.repositories.rows import CompiledQuery, fetch, fetch_on
 from db.url import parse_database_url
 
 ONE = CompiledQuery("SELECT 1", ())
@@ -30,7 +30,7 @@ async def test_a_read_runs_outside_any_transaction_and_returns_its_connection(
     pool = one_connection_engine.sync_engine.pool
     async with read_connection(one_connection_engine) as connection:
         assert pool.checkedout() == 1  # type: ignore[attr-defined]
-        assert [row[0] for row in await fetch(connection, ONE, {})] == [1]
+        assert [row[0] for row in await fetch_on(connection, ONE, {})] == [1]
         assert not connection.is_in_transaction()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
@@ -42,12 +42,12 @@ async def test_a_read_cut_short_leaves_a_working_connection_to_the_next(
     async with read_connection(one_connection_engine) as first:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.2):
-                await fetch(first, SLOW, {})
+                await fetch_on(first, SLOW, {})
     assert first.is_closed()
 
     async with read_connection(one_connection_engine) as second:
         assert second is not first
-        assert [row[0] for row in await fetch(second, ONE, {})] == [1]
+        assert [row[0] for row in await fetch_on(second, ONE, {})] == [1]
 
 
 async def test_a_failed_connect_is_a_database_error(database_url: str) -> None:
@@ -62,3 +62,17 @@ async def test_a_failed_connect_is_a_database_error(database_url: str) -> None:
         await engine.dispose()
     # PostgreSQL says 3D000 (no such database); PgBouncer, in front of it, 08P01.
     assert getattr(raised.value.orig, "sqlstate", None) in {"3D000", "08P01"}
+
+
+async def test_a_read_through_the_engine_borrows_a_connection_for_its_statement_alone(
+    one_connection_engine: AsyncEngine,
+) -> None:
+    pool = one_connection_engine.sync_engine.pool
+    assert [row[0] for row in await fetch(one_connection_engine, ONE, {})] == [1]
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await fetch(one_connection_engine, SLOW, {})
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert [row[0] for row in await fetch(one_connection_engine, ONE, {})] == [1]
