@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
+from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
 
 TAG_COUNT = 200
@@ -159,7 +160,7 @@ async def _count_posts(connection: asyncpg.Connection) -> int:
 
 async def _upsert_tags(connection: asyncpg.Connection) -> list[uuid.UUID]:
     names = tag_names()
-    slugs = [name.replace(" ", "-") for name in names]
+    slugs = [tag_slug(name) for name in names]
     await connection.execute(
         "INSERT INTO tags (name, slug) SELECT * FROM unnest($1::text[], $2::text[]) "
         "ON CONFLICT DO NOTHING",
@@ -203,12 +204,17 @@ async def _copy_users(
 
 
 async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[str]:
-    """Drop the indexes no constraint needs; return the statements that recreate them."""
+    """Drop the indexes that enforce nothing; return the statements that recreate them.
+
+    A unique index stays even without a constraint behind it (`uq_posts_slug`, migration 0007):
+    the API's upserts name it, and slugs must never go unchecked, even if the seed dies.
+    """
     rows = await connection.fetch(
         """
         SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
         FROM pg_index i
         WHERE i.indrelid = ANY($1::regclass[])
+          AND NOT i.indisunique
           AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         """,
         list(REBUILT_TABLES),

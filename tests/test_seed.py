@@ -7,11 +7,12 @@ import asyncpg
 import pytest
 
 from db import migrate
-from db.seed import TAG_COUNT, TAGS_PER_POST, seed
+from db.seed import TAG_COUNT, TAGS_PER_POST, _drop_secondary_indexes, seed
 from db.url import asyncpg_arguments
 from tests.support import recreate_database
 
 POSTS = 200
+INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'post_tags')"
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,7 @@ async def test_every_user_has_an_account_and_a_profile(seeded: asyncpg.Connectio
 
 async def test_counts_and_indexes_are_whole_after_the_load(seeded: asyncpg.Connection) -> None:
     """The rebuild path drops and recreates indexes; the counts are recomputed."""
-    indexes = await seeded.fetch(
-        "SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'post_tags')"
-    )
+    indexes = await seeded.fetch(INDEXES)
     assert {
         "ix_posts_search",
         "ix_posts_published_at_published",
@@ -71,3 +70,17 @@ async def test_counts_and_indexes_are_whole_after_the_load(seeded: asyncpg.Conne
     assert tagged == POSTS * 9 // 10 * TAGS_PER_POST
     authored = await count(seeded, "SELECT sum(published_post_count) FROM users")
     assert authored == POSTS * 9 // 10
+
+
+async def test_a_large_load_keeps_the_unique_indexes(seeded: asyncpg.Connection) -> None:
+    """Only indexes that enforce nothing are dropped: slugs stay unique during a load."""
+    transaction = seeded.transaction()
+    await transaction.start()
+    try:
+        dropped = await _drop_secondary_indexes(seeded)
+        left = {row["indexname"] for row in await seeded.fetch(INDEXES)}
+    finally:
+        await transaction.rollback()
+    assert dropped
+    assert not any("UNIQUE" in definition for definition in dropped)
+    assert "uq_posts_slug" in left

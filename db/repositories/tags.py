@@ -11,6 +11,7 @@ from sqlalchemy import Table, Text, Uuid, bindparam, delete, func
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from db.models import PostTag, Tag
 from db.repositories.rows import (
@@ -47,14 +48,18 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
     wanted = {name.lower(): name for name in names}
     found: dict[str, Tag] = {}
     for attempt in range(MAX_SLUG_ATTEMPTS):
-        missing = [name for key, name in wanted.items() if key not in found]
+        # In one order for every request: two requests that create the same new tags would
+        # otherwise each wait on a row the other inserted first (a deadlock).
+        missing = [wanted[key] for key in sorted(wanted) if key not in found]
         if not missing:
             break
         suffix = "" if attempt == 0 else f"-{secrets.token_hex(2)}"
         slugs = [tag_slug(name, suffix) for name in missing]
         await session.exec(_insert_tags(), params={"names": missing, "slugs": slugs})
-        found |= {tag.name.lower(): tag for tag in await _by_lower_name(session, missing)}
-    return [found[key] for key in wanted if key in found]
+        found |= await _by_lower_name(session, missing)
+    if unplaced := [name for key, name in wanted.items() if key not in found]:
+        raise RuntimeError(f"no free slug for the tags {unplaced!r}")  # pragma: no cover
+    return [found[key] for key in wanted]
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -85,10 +90,21 @@ def _insert_links() -> Insert:
     return links.on_conflict_do_nothing()
 
 
-async def _by_lower_name(session: AsyncSession, names: Sequence[str]) -> Sequence[Tag]:
-    lowered = [name.lower() for name in names]
-    statement = select(Tag).where(func.lower(Tag.name).in_(lowered))
-    return (await session.exec(statement)).all()
+async def _by_lower_name(session: AsyncSession, names: Sequence[str]) -> dict[str, Tag]:
+    """The tags named `names` in any case, keyed by the asked name in lower case.
+
+    PostgreSQL lowers both sides, as the unique index on `lower(name)` does: outside ASCII,
+    Python's `str.lower()` and the database's (ASCII only in the C locale) disagree.
+    """
+    rows = await session.exec(_tags_by_lower_name(), params={"names": list(names)})
+    return {asked.lower(): tag for asked, tag in rows}
+
+
+@cache
+def _tags_by_lower_name() -> Select[str, Tag]:
+    asked = func.unnest(bindparam("names", type_=ARRAY(Text))).table_valued("name")
+    asked_name = asked.render_derived().c.name
+    return select(asked_name, Tag).join(Tag, func.lower(Tag.name) == func.lower(asked_name))
 
 
 async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:

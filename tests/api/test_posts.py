@@ -80,6 +80,19 @@ async def test_duplicate_tags_fold_case_insensitively_and_reuse_rows(
     assert count.scalar() == 2
 
 
+async def test_tags_outside_ascii_are_kept_and_reused(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    """The database lowers names as its unique index does, whatever its locale knows."""
+    _, headers = await accounts.new()
+    first = await create_post(client, headers, "One", tags=["Émile", "Øre", "straße"])
+    assert sorted(t["name"] for t in first["tags"]) == ["straße", "Émile", "Øre"]
+    second = await create_post(client, headers, "Two", tags=["Émile"])
+    assert [t["name"] for t in second["tags"]] == ["Émile"]
+    count = await session.exec(text("SELECT count(*) FROM tags"))  # type: ignore[call-overload]
+    assert count.scalar() == 3
+
+
 async def test_tags_with_the_same_slug_get_distinct_slugs(
     client: AsyncClient, accounts: Accounts
 ) -> None:
