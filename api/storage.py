@@ -58,9 +58,15 @@ def object_key(user_id: uuid.UUID, image: Image) -> str:
     return f"{user_id}/{image.name}"
 
 
-def _key_under(url: str, prefix: str) -> str | None:
+def _owned_key(url: str, prefix: str, user_id: uuid.UUID) -> str | None:
+    """The key of `url` if it names an object under `prefix` in `user_id`'s own folder.
+
+    Any user may point their profile at any URL, another user's avatar included, so a URL
+    taken from a profile proves nothing about who owns the object it names.
+    """
     key = url.removeprefix(prefix)
-    return key if key != url and OBJECT_KEY.fullmatch(key) else None
+    owned = key != url and key.startswith(f"{user_id}/") and OBJECT_KEY.fullmatch(key)
+    return key if owned else None
 
 
 class AvatarStore(Protocol):
@@ -68,8 +74,8 @@ class AvatarStore(Protocol):
         """Store the image; return the URL it is served from."""
         ...
 
-    async def remove(self, url: str) -> None:
-        """Delete the avatar at `url` if this store holds it; log failures, never raise."""
+    async def remove(self, user_id: uuid.UUID, url: str) -> None:
+        """Delete the avatar at `url` if it is one of `user_id`'s; log failures, never raise."""
         ...
 
     def close(self) -> None:
@@ -93,8 +99,8 @@ class LocalAvatarStore:
             raise ServiceUnavailable(UNAVAILABLE) from error
         return self.base_url + key
 
-    async def remove(self, url: str) -> None:
-        key = _key_under(url, self.base_url)
+    async def remove(self, user_id: uuid.UUID, url: str) -> None:
+        key = _owned_key(url, self.base_url, user_id)
         if key is None:
             return
         try:
@@ -166,8 +172,8 @@ class SupabaseAvatarStore:
             raise ServiceUnavailable(UNAVAILABLE) from error
         return self._bucket.get_public_url(key)
 
-    async def remove(self, url: str) -> None:
-        key = _key_under(url, self._public_prefix)
+    async def remove(self, user_id: uuid.UUID, url: str) -> None:
+        key = _owned_key(url, self._public_prefix, user_id)
         if key is None:
             return
         try:

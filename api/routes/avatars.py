@@ -71,7 +71,7 @@ async def upload_my_avatar(
     profile = await users.upsert_profile(session, user.id, {"avatar_url": url})
     if previous and previous != url:
         # Background tasks run after the commit: the old image goes once nothing points to it.
-        background.add_task(store.remove, previous)
+        background.add_task(store.remove, user.id, previous)
     return ProfilePublic.model_validate(profile, from_attributes=True)
 
 

@@ -35,6 +35,7 @@ from tests.support import (
 )
 
 AVATAR = "/api/v1/users/me/avatar"
+PROFILE = "/api/v1/users/me/profile"
 PUBLIC_URL = "http://quire.test"
 PROJECT_SECRET = "a-supabase-project-jwt-secret-for-the-avatar-tests"
 SERVICE_ROLE_KEY = "service-role-key-of-the-storage-stand-in"
@@ -279,6 +280,21 @@ async def test_a_new_local_avatar_replaces_the_old_file(
     assert_problem(await local.get(first), 404)
 
 
+async def test_an_upload_leaves_another_users_local_avatar_alone(
+    local: AsyncClient, session: AsyncSession, media_dir: Path
+) -> None:
+    _, owner = await sign_up(session)
+    _, other = await sign_up(session)
+    theirs = (await put_avatar(local, owner, png())).json()["avatar_url"]
+    # An avatar URL is public, and the profile route takes any http(s) URL.
+    claimed = await local.put(PROFILE, json={"avatar_url": theirs}, headers=other)
+    assert claimed.status_code == 200, claimed.text
+    assert (await put_avatar(local, other, JPEG, filename="me.jpg")).status_code == 200
+    stored = media_dir / "avatars" / theirs.removeprefix(f"{PUBLIC_URL}/media/avatars/")
+    assert await asyncio.to_thread(stored.is_file)
+    assert (await local.get(theirs)).status_code == 200
+
+
 async def test_an_avatar_of_exactly_the_limit_is_accepted(
     local: AsyncClient, session: AsyncSession
 ) -> None:
@@ -337,6 +353,20 @@ async def test_a_new_supabase_avatar_removes_the_old_object(
     first, second = (upload.key for upload in storage.uploads)
     assert storage.deleted == [first]
     assert list(storage.objects) == [second]
+
+
+async def test_an_upload_leaves_another_users_supabase_avatar_alone(
+    hosted: AsyncClient, session: AsyncSession, storage: StorageStandIn
+) -> None:
+    _, owner = await sign_up(session, issuer=storage.url)
+    _, other = await sign_up(session, issuer=storage.url)
+    theirs = (await put_avatar(hosted, owner, png())).json()["avatar_url"]
+    claimed = await hosted.put(PROFILE, json={"avatar_url": theirs}, headers=other)
+    assert claimed.status_code == 200, claimed.text
+    assert (await put_avatar(hosted, other, JPEG)).status_code == 200
+    their_key, my_key = (upload.key for upload in storage.uploads)
+    assert storage.deleted == []
+    assert set(storage.objects) == {their_key, my_key}
 
 
 async def test_a_storage_failure_is_a_503_and_keeps_the_profile(
