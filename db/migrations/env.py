@@ -76,25 +76,30 @@ def configure(**kwargs: Any) -> None:
     )
 
 
+# A migration waiting on a lock blocks every query queued behind it: give up instead, and
+# let the deploy be retried, rather than stall a live API.
+LOCK_TIMEOUT = "10s"
+
+
+def set_lock_timeout() -> None:
+    lock_timeout = config.attributes.get("lock_timeout", LOCK_TIMEOUT)
+    context.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+
+
 def run_migrations_offline() -> None:
     """Emit SQL instead of running it (used to export the Supabase CLI migrations)."""
     url = config.attributes.get("database_url") or "postgresql://localhost/quire"
     target = parse_database_url(str(url))
     configure(url=target.url, literal_binds=True, dialect_opts={"paramstyle": "named"})
     with context.begin_transaction():
+        set_lock_timeout()
         context.run_migrations()
-
-
-# A migration waiting on a lock blocks every query queued behind it: give up instead, and
-# let the deploy be retried, rather than stall a live API.
-LOCK_TIMEOUT = "10s"
 
 
 def do_run_migrations(connection: Connection) -> None:
     configure(connection=connection)
     with context.begin_transaction():
-        lock_timeout = config.attributes.get("lock_timeout", LOCK_TIMEOUT)
-        context.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+        set_lock_timeout()
         context.run_migrations()
 
 

@@ -1,6 +1,8 @@
 -- Exported from the Alembic history by `make supabase-migrations`: do not edit.
 -- Alembic revision 0001: Initial schema: users, profiles, posts, tags and their indexes
 
+SET LOCAL lock_timeout = '10s';
+
 CREATE TABLE alembic_version (
     version_num VARCHAR(32) NOT NULL, 
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
@@ -8,13 +10,18 @@ CREATE TABLE alembic_version (
 
 -- Running upgrade  -> 0001
 
-CREATE SCHEMA IF NOT EXISTS auth;
-
-CREATE TABLE IF NOT EXISTS auth.users (
-        id uuid PRIMARY KEY,
-        email text,
-        created_at timestamptz NOT NULL DEFAULT now()
-    );
+DO $$
+BEGIN
+    IF to_regclass('auth.users') IS NULL THEN
+        CREATE SCHEMA IF NOT EXISTS auth;
+        CREATE TABLE auth.users (
+            id uuid PRIMARY KEY,
+            email text,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+    END IF;
+END
+$$;
 
 CREATE TABLE users (
     name VARCHAR(100) NOT NULL, 

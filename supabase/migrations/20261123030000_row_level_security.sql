@@ -1,6 +1,8 @@
 -- Exported from the Alembic history by `make supabase-migrations`: do not edit.
 -- Alembic revision 0002: Row Level Security on every public table, with policies for Supabase's Data API roles
 
+SET LOCAL lock_timeout = '10s';
+
 -- Running upgrade 0001 -> 0002
 
 DO $$

@@ -1,6 +1,8 @@
 -- Exported from the Alembic history by `make supabase-migrations`: do not edit.
 -- Alembic revision 0003: Published-post counts kept on tags and users by triggers
 
+SET LOCAL lock_timeout = '10s';
+
 -- Running upgrade 0002 -> 0003
 
 ALTER TABLE tags ADD COLUMN published_post_count BIGINT DEFAULT '0' NOT NULL;

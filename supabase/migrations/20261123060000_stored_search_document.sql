@@ -2,6 +2,8 @@
 -- Alembic revision 0004: A stored full-text document for searches
 -- squawk-ignore-file adding-field-with-default, require-concurrent-index-creation, require-concurrent-index-deletion
 
+SET LOCAL lock_timeout = '10s';
+
 -- Running upgrade 0003 -> 0004
 
 DROP INDEX ix_posts_search;

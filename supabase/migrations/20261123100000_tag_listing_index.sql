@@ -2,6 +2,8 @@
 -- Alembic revision 0006: Tag lists read an index of each tag's published posts, newest first
 -- squawk-ignore-file require-concurrent-index-creation
 
+SET LOCAL lock_timeout = '10s';
+
 -- Running upgrade 0005 -> 0006
 
 ALTER TABLE post_tags ADD COLUMN post_published_at TIMESTAMP WITH TIME ZONE;

@@ -2,6 +2,8 @@
 -- Alembic revision 0007: Posts' slugs are unique through an index that also serves prefix matches
 -- squawk-ignore-file require-concurrent-index-creation, ban-drop-constraint, renaming-object
 
+SET LOCAL lock_timeout = '10s';
+
 -- Running upgrade 0006 -> 0007
 
 CREATE UNIQUE INDEX uq_posts_slug_pattern ON posts (slug varchar_pattern_ops);

@@ -188,18 +188,61 @@ class SupabaseLike:
     managed_before: str
 
 
+# Supabase's `postgres`, which migrates, is no superuser: it may read and reference Supabase
+# Auth's tables, but not create anything in their schema.
+MIGRATOR = "quire_supabase_migrator"
+MIGRATOR_PASSWORD = "quire-supabase-migrator"  # a throwaway role on a throwaway server
+MIGRATOR_GRANTS = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{MIGRATOR}') THEN
+        CREATE ROLE {MIGRATOR} LOGIN PASSWORD '{MIGRATOR_PASSWORD}';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
+        CREATE ROLE anon NOLOGIN NOINHERIT;
+        CREATE ROLE authenticated NOLOGIN NOINHERIT;
+        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    END IF;
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO {MIGRATOR}', current_database());
+END
+$$;
+GRANT anon, authenticated, service_role TO {MIGRATOR};
+GRANT ALL ON SCHEMA public TO {MIGRATOR};
+GRANT USAGE ON SCHEMA auth TO {MIGRATOR};
+GRANT ALL ON ALL TABLES IN SCHEMA auth TO {MIGRATOR};
+"""
+
+
+def as_migrator(url: str) -> str:
+    target = parse_database_url(url).url
+    migrator = target.set(drivername="postgresql", username=MIGRATOR, password=MIGRATOR_PASSWORD)
+    return migrator.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="module")
 async def supabase_like(direct_url: str) -> SupabaseLike:
-    """A database holding Supabase's own schemas, migrated to head."""
+    """A database holding Supabase's own schemas, migrated to head as Supabase's `postgres`."""
     url = await recreate_database(direct_url, "quire_supabase_like")
-    await execute(url, SUPABASE_STAND_IN)
+    await execute(url, SUPABASE_STAND_IN + MIGRATOR_GRANTS)
     managed_before = await schema_dump(url, "--exclude-schema=public")
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.upgrade, as_migrator(url))
     return SupabaseLike(url, managed_before)
 
 
+async def test_the_migrating_role_may_not_create_in_supabase_schemas(
+    supabase_like: SupabaseLike,
+) -> None:
+    """What makes the test above Supabase-like: `CREATE … IF NOT EXISTS` would fail."""
+    rows = await fetch(
+        supabase_like.url,
+        f"SELECT rolsuper, has_schema_privilege('{MIGRATOR}', 'auth', 'CREATE') AS creates "
+        f"FROM pg_catalog.pg_roles WHERE rolname = '{MIGRATOR}'",
+    )
+    assert [tuple(row) for row in rows] == [(False, False)]
+
+
 async def test_alembic_check_is_clean_beside_supabase_schemas(supabase_like: SupabaseLike) -> None:
-    await asyncio.to_thread(migrate.check, supabase_like.url)
+    await asyncio.to_thread(migrate.check, as_migrator(supabase_like.url))
 
 
 async def test_migrations_leave_everything_outside_public_alone(

@@ -18,18 +18,24 @@ depends_on: str | Sequence[str] | None = None
 
 TIMESTAMPED_TABLES = ("users", "user_profiles", "posts")
 
-# On Supabase, auth.users belongs to Supabase Auth. On a plain PostgreSQL we create a minimal
-# stand-in with the columns Quire relies on, and only when it is absent.
-AUTH_STAND_IN = (
-    "CREATE SCHEMA IF NOT EXISTS auth",
-    """
-    CREATE TABLE IF NOT EXISTS auth.users (
-        id uuid PRIMARY KEY,
-        email text,
-        created_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
-)
+# On Supabase, auth.users belongs to Supabase Auth, and the migrating role may not create
+# anything in the auth schema: PostgreSQL checks that privilege even for `IF NOT EXISTS`. On a
+# plain PostgreSQL a minimal stand-in with the columns Quire relies on is created, only when
+# the table is absent.
+AUTH_STAND_IN = """
+DO $$
+BEGIN
+    IF to_regclass('auth.users') IS NULL THEN
+        CREATE SCHEMA IF NOT EXISTS auth;
+        CREATE TABLE auth.users (
+            id uuid PRIMARY KEY,
+            email text,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+    END IF;
+END
+$$
+"""
 
 SET_UPDATED_AT = """
 CREATE FUNCTION public.set_updated_at() RETURNS trigger
@@ -60,8 +66,7 @@ def timestamps() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
-    for statement in AUTH_STAND_IN:
-        op.execute(statement)
+    op.execute(AUTH_STAND_IN)
     op.create_table(
         "users",
         sa.Column("name", sqlmodel.AutoString(length=100), nullable=False),
