@@ -1,23 +1,27 @@
 """Command line behind the Makefile: local database, migrations, serving, tokens.
 
 `python -m api.cli dev` starts the embedded PostgreSQL when DATABASE_URL is unset, migrates
-and serves with reload; the other commands are the Makefile's targets of the same names.
+and serves with reload; the other commands are the Makefile's targets of the same names. Every
+command but `db` stops the embedded server on exit if it was the one that started it.
 """
 
 import argparse
 import asyncio
 import os
+import signal
 import subprocess  # nosec B404  # runs psql with arguments built here
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import issue_token
-from api.settings import Settings, get_settings
+from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres
 from db.engine import create_engine, create_sessionmaker
@@ -42,18 +46,6 @@ def start_embedded(settings: Settings) -> str:
     return server.url(settings.database.embedded_name)
 
 
-def database_url(settings: Settings, *, for_migrations: bool = False) -> str:
-    """The configured database, or the embedded one (started if needed) when none is set."""
-    if for_migrations and settings.database.direct_url:
-        return settings.database.direct_url
-    if for_migrations and settings.database.pool_mode == "transaction":
-        raise SystemExit(
-            "DATABASE_POOL_MODE=transaction: migrations never run through a transaction pooler; "
-            "set DATABASE_DIRECT_URL to the direct or session-pooler connection string."
-        )
-    return settings.database.url or start_embedded(settings)
-
-
 @contextmanager
 def local_database(settings: Settings) -> Iterator[str]:
     """Yield the database URL; an embedded server started here is stopped on exit."""
@@ -62,12 +54,47 @@ def local_database(settings: Settings) -> Iterator[str]:
         return
     server = embedded_server(settings)
     was_running = server.is_running()
-    url = start_embedded(settings)
     try:
-        yield url
+        yield start_embedded(settings)
     finally:
+        # One the developer started (`make db`, another `make dev`) is theirs to stop.
         if not was_running:
             server.stop()
+
+
+@contextmanager
+def migration_database(settings: Settings) -> Iterator[str]:
+    """Yield where migrations run: DATABASE_DIRECT_URL, else as `local_database` does."""
+    if settings.database.direct_url:
+        yield settings.database.direct_url
+        return
+    if settings.database.pool_mode == "transaction":
+        raise SystemExit(
+            "DATABASE_POOL_MODE=transaction: migrations never run through a transaction pooler; "
+            "set DATABASE_DIRECT_URL to the direct or session-pooler connection string."
+        )
+    with local_database(settings) as url:
+        yield url
+
+
+def refuse_public_secret(settings: Settings) -> None:
+    """Exit if anyone could sign a token this server accepts, unless development was chosen.
+
+    Settings refuse the published placeholder secret only when QUIRE_ENVIRONMENT=production,
+    which defaults to `local`: a server deployed without configuration would let anyone sign
+    in as anyone. So only `local` or `test` set on purpose (environment or .env) serve with it.
+    """
+    supabase, app = settings.supabase, settings.app
+    if supabase.url or supabase.jwt_secret.get_secret_value() != LOCAL_JWT_SECRET:
+        return
+    if "environment" in app.model_fields_set and app.environment in {"local", "test"}:
+        return
+    raise SystemExit(
+        "quire serve: refusing to start: SUPABASE_JWT_SECRET is the placeholder published in "
+        "Quire's repository and SUPABASE_URL is unset, so anyone could sign a token this server "
+        "accepts. Set SUPABASE_JWT_SECRET to the project's JWT secret or SUPABASE_URL to the "
+        "project's URL, or set QUIRE_ENVIRONMENT=local to serve for development only."
+    )
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
@@ -86,21 +113,42 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    url = database_url(settings)
-    os.environ["DATABASE_URL"] = url
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        access_log=args.access_log,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning" if not args.access_log else "info",
-    )
+    refuse_public_secret(settings)
+    with local_database(settings) as url, sigterm_exits():
+        os.environ["DATABASE_URL"] = url
+        # With one worker the app is built in this process, whose settings predate the URL.
+        get_settings.cache_clear()
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            access_log=args.access_log,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning" if not args.access_log else "info",
+        )
+
+
+@contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """SIGTERM raises SystemExit meanwhile, so that the blocks around it still clean up.
+
+    One uvicorn worker runs in this process: after its graceful shutdown it re-raises the
+    signal it caught, and SIGTERM's default action would end the process before `finally`.
+    """
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> None:
@@ -116,45 +164,51 @@ def cmd_db_stop(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
-    target = parse_database_url(database_url(settings))
-    env = {**os.environ, "PGPASSWORD": target.url.password or ""}
-    command = [
-        str(BIN_DIR / "psql"),
-        "-h", str(target.url.host), "-p", str(target.url.port),
-        "-U", str(target.url.username), "-d", str(target.url.database),
-    ]  # fmt: skip
-    raise SystemExit(subprocess.call(command, env=env))  # noqa: S603  # nosec B603
+    with local_database(settings) as url:
+        target = parse_database_url(url)
+        env = {**os.environ, "PGPASSWORD": target.url.password or ""}
+        command = [
+            str(BIN_DIR / "psql"),
+            "-h", str(target.url.host), "-p", str(target.url.port),
+            "-U", str(target.url.username), "-d", str(target.url.database),
+        ]  # fmt: skip
+        status = subprocess.call(command, env=env)  # noqa: S603  # nosec B603
+    raise SystemExit(status)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
-    migrate.upgrade(database_url(settings, for_migrations=True), args.revision)
+    with migration_database(settings) as url:
+        migrate.upgrade(url, args.revision)
 
 
 def cmd_downgrade(settings: Settings, args: argparse.Namespace) -> None:
-    migrate.downgrade(database_url(settings, for_migrations=True), args.revision)
+    with migration_database(settings) as url:
+        migrate.downgrade(url, args.revision)
 
 
 def cmd_revision(settings: Settings, args: argparse.Namespace) -> None:
     from alembic import command
 
-    url = database_url(settings, for_migrations=True)
-    migrate.upgrade(url)
-    command.revision(migrate.alembic_config(url), message=args.message, autogenerate=True)
+    with migration_database(settings) as url:
+        migrate.upgrade(url)
+        command.revision(migrate.alembic_config(url), message=args.message, autogenerate=True)
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
-    migrate.check(database_url(settings, for_migrations=True))
+    with migration_database(settings) as url:
+        migrate.check(url)
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     from db.seed import seed  # a development tool: its progress bar is a dev dependency
 
-    migrate.upgrade(database_url(settings, for_migrations=True))
-    print(asyncio.run(seed(database_url(settings), args.posts)).summary())
+    with migration_database(settings) as migrations_url, local_database(settings) as url:
+        migrate.upgrade(migrations_url)
+        print(asyncio.run(seed(url, args.posts)).summary())
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
-    account_id = asyncio.run(_with_engine(settings, _ensure_account, args.email))
+    account_id = _with_engine(settings, _ensure_account, args.email)
     secret = settings.supabase.jwt_secret.get_secret_value()
     token = issue_token(
         account_id,
@@ -167,14 +221,19 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_admin(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(_with_engine(settings, _make_admin, args.email))
+    _with_engine(settings, _make_admin, args.email)
     print(f"{args.email} is now an admin")
 
 
-async def _with_engine(
-    settings: Settings, work: Callable[[AsyncEngine, str], Awaitable[uuid.UUID]], email: str
-) -> uuid.UUID:
-    url = database_url(settings)
+Work = Callable[[AsyncEngine, str], Awaitable[uuid.UUID]]
+
+
+def _with_engine(settings: Settings, work: Work, email: str) -> uuid.UUID:
+    with local_database(settings) as url:
+        return asyncio.run(_on_engine(url, settings, work, email))
+
+
+async def _on_engine(url: str, settings: Settings, work: Work, email: str) -> uuid.UUID:
     engine = create_engine(url, pool_mode=settings.database.pool_mode, use_pool=False)
     try:
         return await work(engine, email)
@@ -272,9 +331,25 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def load_settings() -> Settings:
+    """The settings, or an exit that says what is wrong in them, without a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise SystemExit(f"quire: invalid configuration\n{_problems(error)}") from None
+
+
+def _problems(error: ValidationError) -> str:
+    # Input values stay out of the message: they may be secrets or passwords.
+    details = error.errors(include_url=False, include_input=False, include_context=False)
+    return "\n".join(
+        f"  {'.'.join(map(str, (error.title, *d['loc'])))}: {d['msg']}" for d in details
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    args.run(get_settings(), args)
+    args.run(load_settings(), args)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,36 @@
-"""The command line behind `make token`, `make admin` and `make migrate`."""
+"""The command line behind `make token`, `make admin`, `make migrate` and `make serve`."""
 
 import argparse
 import asyncio
+import os
+import signal
+import subprocess  # nosec B404  # runs this repository's own command line
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import jwt
 import pytest
+import uvicorn
 from sqlalchemy import text
 
 from api import cli
-from api.settings import DatabaseSettings, Settings, SupabaseSettings
+from api.settings import (
+    ENV_FILE,
+    AppSettings,
+    DatabaseSettings,
+    Settings,
+    SupabaseSettings,
+    get_settings,
+)
 from db import migrate
+from db.embedded import free_port
 from db.engine import create_engine
 from tests.support import TEST_JWT_SECRET, recreate_database
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGURATION = ("QUIRE_", "SUPABASE_", "DATABASE_")
+UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/quire"
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +115,8 @@ async def test_migrations_refuse_a_transaction_pool_mode_without_a_direct_url() 
             url="postgresql://u:p@pooler.example.com:5432/db", pool_mode="transaction"
         )
     )
-    with pytest.raises(SystemExit, match="DATABASE_DIRECT_URL"):
-        cli.database_url(settings, for_migrations=True)
+    with pytest.raises(SystemExit, match="DATABASE_DIRECT_URL"), cli.migration_database(settings):
+        pass
 
 
 def test_production_requires_a_database_url() -> None:
@@ -113,3 +132,95 @@ def test_the_parser_knows_every_make_target() -> None:
     assert {"dev", "serve", "db", "db-stop", "psql", "migrate", "downgrade", "revision",
             "check", "token", "admin"} <= set(commands)  # fmt: skip
     assert isinstance(cli.parser().parse_args(["migrate"]), argparse.Namespace)
+
+
+@pytest.fixture
+def unconfigured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No Quire variable in the environment and an empty working directory (no .env)."""
+    for name in list(os.environ):
+        if name.startswith(CONFIGURATION):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def never_serve(*args: object, **kwargs: object) -> None:
+    pytest.fail("serve started a server")
+
+
+def test_serve_refuses_the_public_placeholder_secret_by_default(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    with pytest.raises(SystemExit, match="QUIRE_ENVIRONMENT=local") as refusal:
+        cli.main(["serve", "--workers", "1"])
+    assert "SUPABASE_JWT_SECRET" in str(refusal.value.code)
+
+
+@pytest.mark.parametrize("environment", ["local", "test"])
+@pytest.mark.parametrize("source", ["variable", ".env"])
+def test_serve_accepts_the_placeholder_when_development_is_chosen(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, source: str, environment: str
+) -> None:
+    if source == "variable":
+        monkeypatch.setenv("QUIRE_ENVIRONMENT", environment)
+    else:
+        # The test harness turns `.env` off for every settings class; this test needs it.
+        monkeypatch.setitem(AppSettings.model_config, "env_file", ENV_FILE)
+        (unconfigured / ENV_FILE).write_text(f"QUIRE_ENVIRONMENT={environment}\n")
+    cli.refuse_public_secret(Settings())
+
+
+@pytest.mark.parametrize(
+    "variable", [("SUPABASE_JWT_SECRET", "s" * 40), ("SUPABASE_URL", "https://abc.supabase.co")]
+)
+def test_serve_accepts_a_project_secret_or_signing_keys(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, variable: tuple[str, str]
+) -> None:
+    monkeypatch.setenv(*variable)
+    cli.refuse_public_secret(Settings())
+
+
+def test_production_with_the_placeholder_exits_with_the_reason(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    with pytest.raises(
+        SystemExit, match="SUPABASE_JWT_SECRET is the local development placeholder"
+    ):
+        cli.main(["serve", "--workers", "1"])
+
+
+def test_an_invalid_setting_is_named_but_its_value_is_not_echoed(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_POOL_MODE", "hunter2")
+    with pytest.raises(SystemExit, match=r"DatabaseSettings\.pool_mode") as refusal:
+        cli.main(["serve", "--workers", "1"])
+    assert "hunter2" not in str(refusal.value.code)
+
+
+def test_make_serve_without_configuration_exits_with_a_message(unconfigured: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(CONFIGURATION)}
+    environment |= {"DATABASE_URL": UNREACHABLE_DATABASE, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "api.cli", "serve", "--workers", "1"]
+    command += ["--host", "127.0.0.1", "--port", str(free_port())]
+    result = subprocess.run(  # noqa: S603  # nosec B603
+        command, cwd=unconfigured, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "refusing to start" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_during_serve_unwinds_so_the_embedded_server_is_stopped() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_, cli.sigterm_exits():
+        signal.raise_signal(signal.SIGTERM)
+    assert exit_.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before

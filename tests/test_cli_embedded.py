@@ -1,0 +1,143 @@
+"""Commands without DATABASE_URL stop the embedded PostgreSQL they start, and only that one."""
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api import cli
+from api.settings import AppSettings, DatabaseSettings, Settings
+from db import migrate
+from db.embedded import EmbeddedPostgres, free_port
+
+NAME = "quire_cli"
+UNUSED = Path("unused")
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[EmbeddedPostgres]:
+    """An embedded server of the tests' own, not started: each test puts it in its state."""
+    workdir = Path(tempfile.mkdtemp(prefix="quire-cli-"))
+    server = EmbeddedPostgres(workdir / "pgdata", free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def without_database_url(data_dir: Path, port: int) -> Settings:
+    return Settings(
+        app=AppSettings(environment="test"),
+        database=DatabaseSettings(
+            url=None,
+            direct_url=None,
+            pool_mode=None,
+            embedded_dir=data_dir,
+            embedded_port=port,
+            embedded_name=NAME,
+        ),
+    )
+
+
+def test_a_running_server_is_left_running(embedded: EmbeddedPostgres) -> None:
+    embedded.start()
+    with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
+        assert url == embedded.url(NAME)
+    assert embedded.is_running()
+
+
+def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
+    embedded.stop()
+    with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
+        assert url == embedded.url(NAME)
+        assert embedded.psql("-tAc", "SELECT current_database()", database=NAME).strip() == NAME
+    assert not embedded.is_running()
+
+
+class FakeServer:
+    """Stands in for EmbeddedPostgres: records starts and stops, runs nothing."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.events: list[str] = []
+        self.used_while_running: list[bool] = []
+
+    def is_running(self) -> bool:
+        return self.running
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.events.append("start")
+
+    def stop(self) -> None:
+        self.running = False
+        self.events.append("stop")
+
+    def create_database(self, name: str) -> None:
+        pass
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:1/{database}"
+
+    def use(self, *args: object, **kwargs: object) -> int:
+        self.used_while_running.append(self.running)
+        return 0
+
+    async def use_async(self, *args: object, **kwargs: object) -> "FakeServer":
+        self.use()
+        return self
+
+    def summary(self) -> str:
+        return "seeded"
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    """The embedded server and every command's work replaced by recorders."""
+    server = FakeServer()
+    # `serve` exports the URL it serves; monkeypatch puts the test's environment back.
+    monkeypatch.setenv("DATABASE_URL", "unused")
+    monkeypatch.setattr(cli, "embedded_server", lambda settings: server)
+    for name in ("upgrade", "downgrade", "check"):
+        monkeypatch.setattr(migrate, name, server.use)
+    monkeypatch.setattr("alembic.command.revision", server.use)
+    monkeypatch.setattr("db.seed.seed", server.use_async)
+    monkeypatch.setattr(cli, "_on_engine", server.use_async)
+    monkeypatch.setattr(cli, "issue_token", lambda *args, **kwargs: "token")
+    monkeypatch.setattr("subprocess.call", server.use)
+    monkeypatch.setattr(uvicorn, "run", server.use)
+    return server
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["downgrade"],
+        ["check"],
+        ["revision", "-m", "change"],
+        ["seed", "10"],
+        ["token", "someone@example.com"],
+        ["admin", "someone@example.com"],
+        ["psql"],
+        ["serve", "--workers", "1"],
+    ],
+)
+def test_every_command_stops_the_server_it_started(fake: FakeServer, command: list[str]) -> None:
+    args = cli.parser().parse_args(command)
+    with contextlib.suppress(SystemExit):  # psql exits with its own status
+        args.run(without_database_url(UNUSED, port=1), args)
+    assert fake.events == ["start", "stop"]
+    assert set(fake.used_while_running) == {True}  # the work ran, on a running server
+
+
+def test_db_leaves_the_server_it_started_running(fake: FakeServer) -> None:
+    args = cli.parser().parse_args(["db"])
+    args.run(without_database_url(UNUSED, port=1), args)
+    assert fake.events == ["start"]
