@@ -81,9 +81,8 @@ def configure(**kwargs: Any) -> None:
 LOCK_TIMEOUT = "10s"
 
 
-def set_lock_timeout() -> None:
-    lock_timeout = config.attributes.get("lock_timeout", LOCK_TIMEOUT)
-    context.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+def lock_timeout() -> str:
+    return str(config.attributes.get("lock_timeout", LOCK_TIMEOUT))
 
 
 def run_migrations_offline() -> None:
@@ -92,14 +91,20 @@ def run_migrations_offline() -> None:
     target = parse_database_url(str(url))
     configure(url=target.url, literal_binds=True, dialect_opts={"paramstyle": "named"})
     with context.begin_transaction():
-        set_lock_timeout()
+        # The Supabase CLI runs each exported revision in a transaction of its own.
+        context.execute(f"SET LOCAL lock_timeout = '{lock_timeout()}'")
         context.run_migrations()
 
 
 def do_run_migrations(connection: Connection) -> None:
-    configure(connection=connection)
+    # For the whole session: each revision commits on its own (below).
+    connection.exec_driver_sql(f"SET lock_timeout = '{lock_timeout()}'")
+    connection.commit()
+    # A revision can then validate, in a transaction of its own, a constraint the one before
+    # added NOT VALID, without holding the latter's lock; a failed run stops at the last
+    # revision that worked.
+    configure(connection=connection, transaction_per_migration=True)
     with context.begin_transaction():
-        set_lock_timeout()
         context.run_migrations()
 
 

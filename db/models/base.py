@@ -1,7 +1,6 @@
 """Shared column helpers and the metadata naming convention."""
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, FetchedValue, text
@@ -54,10 +53,19 @@ def optional_timestamp() -> Any:
     return Field(default=None, sa_type=DateTime(timezone=True))
 
 
+def database_stamped_timestamp() -> Any:
+    """A nullable time that a trigger may set on insert or update: re-read after writes."""
+    return Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": FetchedValue(), "server_onupdate": FetchedValue()},
+    )
+
+
 __all__ = [
     "EAGER_DEFAULTS",
     "created_at_column",
-    "datetime",
+    "database_stamped_timestamp",
     "optional_timestamp",
     "updated_at_column",
     "uuid_pk",

@@ -3,14 +3,14 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Computed, ForeignKey, Index, Text, Uuid, text
+from sqlalchemy import CheckConstraint, Column, Computed, ForeignKey, Index, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import (
     EAGER_DEFAULTS,
     created_at_column,
-    optional_timestamp,
+    database_stamped_timestamp,
     updated_at_column,
     uuid_pk,
 )
@@ -45,6 +45,9 @@ class Post(PostBase, table=True):
         # The pattern operator class serves `slug LIKE 'base-%'` (numbering a taken slug) as
         # an index range under any collation, and equality too: see migration 0007.
         Index("uq_posts_slug", "slug", unique=True, postgresql_ops={"slug": "varchar_pattern_ops"}),
+        CheckConstraint(
+            "NOT is_published OR published_at IS NOT NULL", name="published_posts_have_published_at"
+        ),
         # Rows up to ~8 KB stay whole: see migration 0005.
         {"postgresql_with": {"toast_tuple_target": 8160}},
     )
@@ -56,7 +59,8 @@ class Post(PostBase, table=True):
     )
     slug: str = Field(max_length=200)
     is_published: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
-    published_at: datetime | None = optional_timestamp()
+    # Stamped by the database when the post is first published (migration 0008).
+    published_at: datetime | None = database_stamped_timestamp()
     created_at: datetime | None = created_at_column()
     updated_at: datetime | None = updated_at_column()
 

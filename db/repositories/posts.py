@@ -138,7 +138,6 @@ async def _insert_unless_slug_taken(
             content=new.content,
             slug=slug,
             is_published=new.published,
-            published_at=func.clock_timestamp() if new.published else None,
         )
         .on_conflict_do_nothing(index_elements=[col(Post.slug)])
         .returning(col(Post.id))
@@ -168,14 +167,11 @@ async def by_slug(session: AsyncSession, slug: str, *, for_update: bool = False)
 
 
 async def update(session: AsyncSession, post: Post, changes: dict[str, Any]) -> None:
-    """Apply a partial update; publishing stamps `published_at` the first time only."""
-    publish = changes.pop("published", None)
-    post.sqlmodel_update(changes)
-    if publish is not None:
-        post.is_published = bool(publish)
-        if publish and post.published_at is None:
-            # The database's clock, like every other timestamp Quire stores.
-            post.published_at = func.clock_timestamp()  # type: ignore[assignment]
+    """Apply a partial update; the database stamps `published_at` on the first publication."""
+    columns = dict(changes)
+    if "published" in columns:
+        columns["is_published"] = columns.pop("published")
+    post.sqlmodel_update(columns)
     session.add(post)
     await session.flush()
 
