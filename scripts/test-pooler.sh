@@ -157,7 +157,7 @@ main() {
     log "PostgreSQL $PG_MAJOR on 127.0.0.1:$PG_PORT, PgBouncer (transaction mode) on :$BOUNCER_PORT"
     TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$BOUNCER_PORT/$DATABASE" \
     TEST_DATABASE_DIRECT_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$DATABASE" \
-    DATABASE_POOL_MODE=transaction \
+    TEST_DATABASE_POOL_MODE=transaction \
         env -u DATABASE_URL -u DATABASE_DIRECT_URL \
         timeout --foreground --signal=INT --kill-after=60 "$TIMEOUT_SECONDS" \
         "$PYTEST" -q -p no:cacheprovider "$@"

@@ -1,7 +1,12 @@
 """Test harness: a real PostgreSQL, migrated once by Alembic, a rolled-back transaction per test.
 
 The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set (with
-`TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler).
+`TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler, and
+`TEST_DATABASE_POOL_MODE=transaction` when the tests go through one). Such a database's name
+must contain `test`: the suite empties it and drops and creates databases beside it.
+
+The developer's configuration never reaches a test: `.env` and the variables the settings read
+(`DATABASE_*`, `SUPABASE_*`, `QUIRE_*`) are switched off below, before any test module loads.
 """
 
 import os
@@ -10,20 +15,22 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from pydantic_settings import BaseSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import api.settings
 from api.main import create_app
 from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
 from db.engine import create_engine
+from db.url import DatabaseUrlError, PoolMode, parse_database_url
 from tests.support import (
     StatementLog,
     bearer,
@@ -33,10 +40,49 @@ from tests.support import (
     override_session,
 )
 
+# Set by scripts/test-pooler.sh when the suite runs through PgBouncer in transaction mode.
+POOL_MODE: PoolMode | None = (
+    "transaction" if os.environ.get("TEST_DATABASE_POOL_MODE") == "transaction" else None
+)
+
+
+def ignore_the_developer_configuration() -> None:
+    """Keep `.env` and exported settings (a production SUPABASE_URL, say) out of every test.
+
+    Each settings class reads `.env` in the working directory and its prefixed variables
+    whenever it is built, also through `Settings`' default factories: a developer's project
+    settings would turn every test token into a 401 and load a real service-role key into the
+    test app. Tests pass the settings they mean instead.
+    """
+    prefixes: list[str] = []
+    names: set[str] = set()
+    for settings_class in settings_classes():
+        # pydantic-settings looks `env_file` up in `model_config` each time it builds one.
+        settings_class.model_config["env_file"] = None
+        if prefix := settings_class.model_config.get("env_prefix", "").upper():
+            prefixes.append(prefix)
+        else:  # `Settings` itself: a JSON value in APP, DATABASE or SUPABASE
+            names.update(name.upper() for name in settings_class.model_fields)
+    for variable in list(os.environ):
+        if variable.upper().startswith(tuple(prefixes)) or variable.upper() in names:
+            del os.environ[variable]
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    """Every settings class of the app, so that a new one is covered without a change here."""
+    return [
+        value
+        for value in vars(api.settings).values()
+        if isinstance(value, type) and issubclass(value, BaseSettings) and value is not BaseSettings
+    ]
+
+
+ignore_the_developer_configuration()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the tests that need a transaction pooler unless the run goes through one."""
-    if os.environ.get("DATABASE_POOL_MODE") == "transaction":
+    if POOL_MODE:
         return
     pooled = [item for item in items if item.get_closest_marker("pooler")]
     if pooled:
@@ -47,10 +93,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 APP_TABLES = "users, user_profiles, posts, tags, post_tags"
 
 
+def expendable(variable: str) -> str | None:
+    """The database URL in `variable`, refused unless the database's name says it is for tests."""
+    url = os.environ.get(variable)
+    if not url:
+        return None
+    try:
+        name = parse_database_url(url).url.database or ""
+    except DatabaseUrlError as error:
+        pytest.exit(f"{variable}: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+    if "test" not in name.lower():
+        pytest.exit(
+            f"{variable} names the database {name!r}: refusing to run the tests on it. The "
+            "suite empties its tables and drops and recreates databases beside it on the same "
+            "server (quire_cli, quire_seed, ...): point it at a database whose name contains "
+            "'test', such as quire_test.",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    return url
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL server's maintenance database URL (embedded unless TEST_DATABASE_URL)."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
+    if url := expendable("TEST_DATABASE_URL"):
         yield url
         return
     workdir = Path(tempfile.mkdtemp(prefix="quire-test-"))
@@ -67,7 +133,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def direct_url(server_url: str) -> str:
     """Where migrations and DDL go: never through a transaction pooler."""
-    return os.environ.get("TEST_DATABASE_DIRECT_URL", server_url)
+    return expendable("TEST_DATABASE_DIRECT_URL") or server_url
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +144,9 @@ def database_url(server_url: str, direct_url: str) -> str:
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_mode=_pool_mode())
+    engine = create_engine(database_url, pool_mode=POOL_MODE)
     yield engine
     await engine.dispose()
-
-
-def _pool_mode() -> Any:
-    return os.environ.get("DATABASE_POOL_MODE") or None
 
 
 @pytest.fixture
@@ -105,7 +167,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 def test_settings(database_url: str) -> Settings:
     return Settings(
         app=AppSettings(environment="test", cors_origins=["https://app.example.com"]),
-        database=DatabaseSettings(url=database_url, pool_mode=_pool_mode()),
+        database=DatabaseSettings(url=database_url, pool_mode=POOL_MODE),
     )
 
 

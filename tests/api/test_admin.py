@@ -129,4 +129,5 @@ async def test_deactivate_inactive_users_in_bulk(
             f"{ADMIN}/deactivate-inactive", json={"days": days}, headers=headers
         )
         assert bad.status_code == 422, days
-    assert fresh
+    active = (await client.get(ADMIN, params={"is_active": "true"}, headers=headers)).json()
+    assert fresh in {u["id"] for u in active["items"]}

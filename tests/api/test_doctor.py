@@ -3,7 +3,6 @@ checks against a loopback stand-in of a Supabase project's Auth JWKS and Storage
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -19,14 +18,11 @@ from api.settings import LOCAL_JWT_SECRET, DatabaseSettings, Settings, SupabaseS
 from db import migrate
 from db.embedded import free_port
 from db.url import PoolMode
+from tests.conftest import POOL_MODE
 from tests.support import LoopbackServer, recreate_database
 
 PROJECT_SECRET = "a-legacy-project-jwt-secret-of-at-least-32-characters"
 SERVICE_ROLE_KEY = "service-role-key-of-the-project-stand-in"
-# Set when the whole suite runs through PgBouncer (`make test-pooler`).
-TEST_POOL_MODE: PoolMode | None = (
-    "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
-)
 
 
 class SupabaseProjectStandIn(LoopbackServer):
@@ -121,10 +117,10 @@ async def behind_url(direct_url: str) -> str:
 
 
 async def test_a_migrated_database_passes(database_url: str, direct_url: str) -> None:
-    settings = settings_for(database_url, pool_mode=TEST_POOL_MODE, direct_url=direct_url)
+    settings = settings_for(database_url, pool_mode=POOL_MODE, direct_url=direct_url)
     database = await doctor.check_database(settings)
     assert database.status == "ok"
-    assert ("transaction pooler" if TEST_POOL_MODE else "session mode") in database.detail
+    assert ("transaction pooler" if POOL_MODE else "session mode") in database.detail
     assert (await doctor.check_migrations(settings)).status == "ok"
     rls = await doctor.check_rls(settings)
     assert rls.status == "ok"
@@ -261,7 +257,7 @@ async def test_a_ready_project_exits_zero(
     project.buckets = {"avatars": True}
     settings = settings_for(
         database_url,
-        pool_mode=TEST_POOL_MODE,
+        pool_mode=POOL_MODE,
         direct_url=direct_url,
         supabase_url=project.url,
         service_role_key=SERVICE_ROLE_KEY,

@@ -9,6 +9,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/users/me"),
     ("patch", "/api/v1/users/me"),
     ("put", "/api/v1/users/me/profile"),
+    ("put", "/api/v1/users/me/avatar"),
     ("get", "/api/v1/users/me/posts"),
     ("get", "/api/v1/users/{user_id}"),
     ("post", "/api/v1/posts"),

@@ -1,11 +1,13 @@
 """Signing in with a token, the caller's own view, profiles and public user pages."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.repositories.users import SEEN_RESOLUTION
 from tests.conftest import Accounts
 from tests.support import StatementLog, bearer, make_token
 
@@ -46,6 +48,49 @@ async def test_last_seen_is_stamped(
         text("SELECT last_seen_at FROM users WHERE id = :id").bindparams(id=user_id)
     )
     assert seen.scalar() is not None
+
+
+async def last_seen(session: AsyncSession, user_id: uuid.UUID) -> datetime:
+    result = await session.exec(  # type: ignore[call-overload]
+        text("SELECT last_seen_at FROM users WHERE id = :id").bindparams(id=user_id)
+    )
+    seen: datetime = result.scalar_one()
+    return seen
+
+
+async def set_last_seen(session: AsyncSession, user_id: uuid.UUID, seen: datetime) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET last_seen_at = :seen WHERE id = :id").bindparams(
+            seen=seen, id=user_id
+        )
+    )
+
+
+async def test_a_request_moves_an_old_last_seen_forward(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    # Just past the resolution, and only further past it as the test runs.
+    stale = datetime.now(UTC) - SEEN_RESOLUTION - timedelta(seconds=1)
+    await set_last_seen(session, user_id, stale)
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    assert await last_seen(session, user_id) > stale
+
+
+async def test_a_request_leaves_a_recent_last_seen_unwritten(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts, count_statements: StatementLog
+) -> None:
+    user_id, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    # From the clock sign-in compares with; still recent unless the next request takes a minute.
+    recent = datetime.now(UTC)
+    await set_last_seen(session, user_id, recent)
+    await count_statements.clear()
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    statements = [s.lstrip().upper() for s in await count_statements.statements()]
+    assert not [s for s in statements if s.startswith(("INSERT", "UPDATE"))], statements
+    assert await last_seen(session, user_id) == recent
 
 
 async def test_missing_malformed_expired_and_forged_tokens_are_401(

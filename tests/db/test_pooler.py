@@ -5,7 +5,6 @@ where asyncpg's default settings fail; against a direct connection they pass too
 """
 
 import asyncio
-import os
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine
 from db.url import PoolMode
+from tests.conftest import POOL_MODE
 
 # More clients than the pooler has server connections (20 in `make test-pooler`), so
 # consecutive transactions of one client land on different servers.
@@ -22,10 +22,6 @@ ROUNDS = 15
 # Only meaningful through a transaction pooler: `make test-pooler` runs it, `make test` leaves
 # it out (see `pytest_collection_modifyitems` in tests/conftest.py).
 through_transaction_pooler = pytest.mark.pooler
-
-
-def pool_mode() -> PoolMode | None:
-    return "transaction" if os.environ.get("DATABASE_POOL_MODE") == "transaction" else None
 
 
 async def statements_left_behind(engine: AsyncEngine) -> list[str]:
@@ -73,7 +69,7 @@ async def run_client(engine: AsyncEngine, number: int) -> None:
 
 
 async def test_concurrent_clients_only_ever_see_their_own_results(database_url: str) -> None:
-    engine = create_engine(database_url, pool_mode=pool_mode(), pool_size=CLIENTS, max_overflow=0)
+    engine = create_engine(database_url, pool_mode=POOL_MODE, pool_size=CLIENTS, max_overflow=0)
     try:
         await asyncio.gather(*(run_client(engine, number) for number in range(CLIENTS)))
     finally:
