@@ -24,7 +24,8 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 # libpq's `sslrootcert=system`: the operating system's trusted CAs, verified in full.
 SYSTEM_ROOTCERT = "system"
 SUPPORTED_PARAMETERS = {"sslmode", "sslrootcert", "connect_timeout", "application_name", "options"}
-# Query parameters that other clients put in Supabase URLs and asyncpg would reject.
+# Query parameters that other clients put in Supabase URLs and asyncpg would reject
+# (`pgbouncer=true` still marks a transaction pooler).
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
 
 
@@ -76,14 +77,16 @@ def asyncpg_arguments(url: str) -> dict[str, Any]:
 def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> DatabaseTarget:
     """Parse a pasted connection string into an asyncpg URL, connect arguments and pool mode.
 
-    The pool mode is `transaction` for port 6543 (Supabase's transaction pooler) unless
-    `pool_mode` says otherwise.
+    The pool mode is `transaction` for port 6543 (Supabase's transaction pooler) or a URL
+    marked `pgbouncer=true` (as Prisma's are), unless `pool_mode` says otherwise.
     """
     rest = _strip_scheme(raw)
     user, password, hostpart = _split_userinfo(rest)
     location, _, query_string = hostpart.partition("?")
     host, port, database = _split_location(location)
-    mode: PoolMode = pool_mode or ("transaction" if port == TRANSACTION_POOLER_PORT else "session")
+    query = _parse_query(query_string)
+    pooled = port == TRANSACTION_POOLER_PORT or query.get("pgbouncer", "").lower() == "true"
+    mode: PoolMode = pool_mode or ("transaction" if pooled else "session")
     url = URL.create(
         "postgresql+asyncpg",
         username=user or None,
@@ -92,7 +95,7 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
         port=port,
         database=database or None,
     )
-    connect_args = _connect_args(_parse_query(query_string), mode)
+    connect_args = _connect_args(query, mode)
     return DatabaseTarget(url=url, connect_args=connect_args, pool_mode=mode)
 
 

@@ -477,6 +477,14 @@ def test_parameters_other_clients_add_are_ignored() -> None:
     assert set(target.connect_args) == {"timeout", *POOLER_ARGS, "prepared_statement_name_func"}
 
 
+@pytest.mark.parametrize("flag", ["true", "True"])
+def test_a_url_marked_pgbouncer_is_a_transaction_pooler_on_any_port(flag: str) -> None:
+    target = parse_database_url(f"postgresql://app:pw@bouncer.internal:6432/app?pgbouncer={flag}")
+    assert target.pool_mode == "transaction"
+    assert target.connect_args["statement_cache_size"] == 0
+    assert parse_database_url(f"{DIRECT}?pgbouncer=false").pool_mode == "session"
+
+
 def test_unsupported_parameters_are_refused_by_name() -> None:
     with pytest.raises(DatabaseUrlError) as raised:
         parse_database_url(f"{DIRECT}?sslmode=require&ssl=true&sslcert=/client.crt&target=x")
