@@ -15,9 +15,13 @@ help: ## list the targets
 
 # uv comes from PyPI into a private tool folder; it uses this machine's Python (3.11+).
 UV := .tools/bin/uv
+UV_VERSION := 0.13.9
 $(UV):
+	@python3 -c 'import ensurepip, sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo 'Quire needs Python 3.11+ with venv (Debian/Ubuntu: apt-get install python3-venv).'; \
+		exit 1; }
 	@python3 -m venv .tools >/dev/null
-	@.tools/bin/pip install --quiet --disable-pip-version-check uv
+	@.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	@$(UV) sync --frozen --quiet --python python3
@@ -70,9 +74,9 @@ lint: install ## ruff + mypy strict + bandit
 	@$(VENV)/bin/mypy .
 	@$(VENV)/bin/bandit -q -c pyproject.toml -r api db
 
-test: lint ## lint, then every test against a real PostgreSQL, with coverage
+test: lint ## lint, then every test against a real PostgreSQL, with coverage (PYTEST_ARGS=… for some)
 	@$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
-	@$(VENV)/bin/coverage report --fail-under=85
+	@$(VENV)/bin/coverage report $(if $(PYTEST_ARGS),,--fail-under=85)
 
 fuzz: install ## schemathesis on every operation with a big budget (EXAMPLES=… per operation)
 	@QUIRE_FUZZ_EXAMPLES=$(if $(EXAMPLES),$(EXAMPLES),150) $(PY) scripts/fuzz.py
