@@ -1,4 +1,4 @@
-"""`make bench`'s bookkeeping: wrk's line parsed, the summary line worded as the issue says."""
+"""`make bench`'s bookkeeping: wrk's line parsed, the summary line worded as bench/README says."""
 
 import json
 import subprocess
