@@ -93,4 +93,4 @@ async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) 
 )
 async def delete_post(post: ManagedPost, session: SessionDep) -> None:
     """Delete a post; its tags stay."""
-    await posts.delete_post(session, post)
+    await posts.delete(session, post)

@@ -16,14 +16,13 @@ from sqlalchemy import (
     Text,
     Uuid,
     bindparam,
-    delete,
     func,
     literal_column,
     or_,
 )
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
-from sqlalchemy.orm import Mapped, aliased, selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.selectable import ScalarSelect, SelectBase
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,12 +100,6 @@ class PostView(TypedDict):
     tags: list[TagView]
 
 
-def with_author_and_tags() -> list[ExecutableOption]:
-    """Load options that fetch a page's authors and tags in one query each, whatever its size."""
-    # SQLModel types relationship attributes as their values; SQLAlchemy receives the attribute.
-    return [selectinload(Post.author), selectinload(Post.tags)]  # type: ignore[arg-type]
-
-
 def base_slug(title: str) -> str:
     max_length = SLUG_MAX - SLUG_SUFFIX_ROOM
     return slugify(title, max_length=max_length, word_boundary=True) or "post"
@@ -116,7 +109,8 @@ async def create(session: AsyncSession, new: NewPost) -> uuid.UUID:
     """Insert a post under a unique slug derived from its title; return its id.
 
     The slug is claimed with `ON CONFLICT (slug) DO NOTHING`: a collision, even with a
-    concurrent request, costs a retry with the next free number, then a random suffix.
+    concurrent request, costs a retry with a number above the count of slugs taken from the
+    same base, then with a random suffix.
     """
     base = base_slug(new.title)
     for attempt in range(MAX_SLUG_ATTEMPTS):
@@ -159,8 +153,9 @@ async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str
 
 
 async def by_slug(session: AsyncSession, slug: str, *, for_update: bool = False) -> Post | None:
-    """The post with its author and tags; `for_update` locks its row until the transaction ends."""
-    statement = select(Post).where(col(Post.slug) == slug).options(*with_author_and_tags())
+    """The post alone (its author and tags stay unloaded); `for_update` locks its row until the
+    transaction ends."""
+    statement = select(Post).where(col(Post.slug) == slug)
     if for_update:
         statement = statement.with_for_update(of=Post)
     return (await session.exec(statement)).one_or_none()
@@ -176,8 +171,8 @@ async def update(session: AsyncSession, post: Post, changes: dict[str, Any]) -> 
     await session.flush()
 
 
-async def delete_post(session: AsyncSession, post: Post) -> None:
-    await session.exec(delete(Post).where(col(Post.id) == post.id))
+async def delete(session: AsyncSession, post: Post) -> None:
+    await session.exec(sql_delete(Post).where(col(Post.id) == post.id))
 
 
 async def published(
@@ -433,7 +428,10 @@ async def top_authors(reader: Reader, limit: int) -> list[AuthorCount]:
     """Authors by number of published posts, most first, then by name: one statement, read
     as rows like the lists."""
     rows = await fetch(reader, _top_authors(limit), {})
-    return [AuthorCount(id=row["id"], name=row["name"], post_count=row[2]) for row in rows]
+    return [
+        AuthorCount(id=row["id"], name=row["name"], post_count=row["published_post_count"])
+        for row in rows
+    ]
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)

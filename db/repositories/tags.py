@@ -130,7 +130,10 @@ async def most_used(reader: Reader, limit: int) -> list[TagCount]:
     transaction around it.
     """
     rows = await fetch(reader, _most_used(limit), {})
-    return [TagCount(name=row["name"], slug=row["slug"], post_count=row[2]) for row in rows]
+    return [
+        TagCount(name=row["name"], slug=row["slug"], post_count=row["published_post_count"])
+        for row in rows
+    ]
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
