@@ -59,6 +59,8 @@ async def list_my_posts(
 async def read_user(user_id: uuid.UUID, session: SessionDep) -> UserPublic:
     """A user's public page: name and profile, never the email."""
     user = await users.get(session, user_id)
-    if user is None or not user.is_active:
+    # A deactivated account may no longer act, but what it published stays public: its posts
+    # are still listed with its id, so its page is there too.
+    if user is None:
         raise NotFound(f"No user with id {user_id}.")
     return UserPublic.model_validate(user, from_attributes=True)

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.repositories.users import SEEN_RESOLUTION
+from tests.api.factories import create_post
 from tests.conftest import Accounts
 from tests.support import StatementLog, bearer, make_token
 
@@ -137,6 +138,22 @@ async def test_a_deactivated_user_is_403(
         text("UPDATE users SET is_active = false WHERE id = :id").bindparams(id=user_id)
     )
     assert (await client.get(ME, headers=headers)).status_code == 403
+
+
+async def test_a_deactivated_authors_page_stays_with_their_posts(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new("dormant@example.com")
+    await create_post(client, headers, "Still here")
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET is_active = false WHERE id = :id").bindparams(id=user_id)
+    )
+    listed = (await client.get("/api/v1/posts")).json()["items"]
+    assert [post["author"]["id"] for post in listed] == [str(user_id)]
+    page = await client.get(f"/api/v1/users/{user_id}")
+    assert page.status_code == 200
+    assert page.json()["id"] == str(user_id)
+    assert "email" not in page.json()
 
 
 async def test_rename(client: AsyncClient, accounts: Accounts) -> None:
