@@ -45,6 +45,10 @@ async def get_reader(request: Request) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
+# What a route that reads the caller's token can answer besides its own problems: a missing or
+# refused token (401), a deactivated account (403), its email held by another account (409),
+# and the project's signing keys out of reach (503).
+SIGN_IN_ERRORS = (401, 403, 409, 503)
 # OpenAPI for "a token is optional": the empty requirement joins the bearer one.
 OPTIONAL_AUTH: dict[str, object] = {"security": [{}]}
 

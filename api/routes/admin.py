@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import AdminUser, Cursors, SessionDep
+from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep
 from api.errors import Conflict, NotFound, problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.schemas.common import SqlText
@@ -16,7 +16,7 @@ from db.repositories.users import UserFilter
 router = APIRouter(prefix="/admin/users", tags=["admin"])
 
 ADMIN_USERS = "admin-users"
-ADMIN_ERRORS = problem_responses(401, 403)
+ADMIN_ERRORS = problem_responses(*SIGN_IN_ERRORS)
 
 
 @router.get("", responses=ADMIN_ERRORS)
@@ -39,7 +39,7 @@ async def search_users(
 
 
 # `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
-@router.patch("/{user_id:uuid}", responses=problem_responses(401, 403, 404, 409))
+@router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404))
 async def update_user_access(
     user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:

@@ -8,7 +8,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import SIGN_IN_ERRORS, CurrentUser, SessionDep
 from api.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, problem_responses
 from api.schemas.users import ProfilePublic
 from api.storage import (
@@ -56,7 +56,7 @@ async def read_image(upload: UploadFile) -> Image:
     return image
 
 
-@router.put(AVATAR_PATH, responses=problem_responses(401, 403, 413, 415, 503))
+@router.put(AVATAR_PATH, responses=problem_responses(*SIGN_IN_ERRORS, 413, 415))
 async def upload_my_avatar(
     file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image of at most 2 MB.")],
     user: CurrentUser,

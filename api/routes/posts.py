@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import (
     OPTIONAL_AUTH,
+    SIGN_IN_ERRORS,
     CurrentUser,
     Cursors,
     ManagedPost,
@@ -32,7 +33,7 @@ PUBLISHED = "published"
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=problem_responses(401, 403, 409, 413),
+    responses=problem_responses(*SIGN_IN_ERRORS, 413),
 )
 async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) -> ViewResponse:
     """Write a post (a draft unless `published`), tagging it by tag names."""
@@ -47,7 +48,7 @@ async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) 
     return ViewResponse(post, status_code=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-@router.get("", response_model=PostsPage, responses=problem_responses(401, 403))
+@router.get("", response_model=PostsPage, responses=problem_responses())
 async def list_posts(
     reader: ReaderDep,
     cursors: Cursors,
@@ -67,7 +68,7 @@ async def list_posts(
 @router.get(
     "/{slug}",
     response_model=PostPublic,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(*SIGN_IN_ERRORS, 404),
     openapi_extra=OPTIONAL_AUTH,
 )
 async def read_post(post: VisiblePost) -> ViewResponse:
@@ -76,7 +77,7 @@ async def read_post(post: VisiblePost) -> ViewResponse:
 
 
 @router.patch(
-    "/{slug}", response_model=PostPublic, responses=problem_responses(401, 403, 404, 409, 413)
+    "/{slug}", response_model=PostPublic, responses=problem_responses(*SIGN_IN_ERRORS, 404, 413)
 )
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""
@@ -89,7 +90,9 @@ async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) 
 
 
 @router.delete(
-    "/{slug}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 403, 404)
+    "/{slug}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(*SIGN_IN_ERRORS, 404),
 )
 async def delete_post(post: ManagedPost, session: SessionDep) -> None:
     """Delete a post; its tags stay."""

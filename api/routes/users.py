@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, Cursors, SessionDep
+from api.deps import SIGN_IN_ERRORS, CurrentUser, Cursors, SessionDep
 from api.errors import NotFound, problem_responses
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.responses import ViewResponse
@@ -18,20 +18,20 @@ router = APIRouter(prefix="/users", tags=["users"])
 MY_POSTS = "my-posts"
 
 
-@router.get("/me", responses=problem_responses(401, 403, 409))
+@router.get("/me", responses=problem_responses(*SIGN_IN_ERRORS))
 async def read_me(user: CurrentUser) -> UserMe:
     """The signed-in user, with their profile."""
     return UserMe.model_validate(user, from_attributes=True)
 
 
-@router.patch("/me", responses=problem_responses(401, 403, 409))
+@router.patch("/me", responses=problem_responses(*SIGN_IN_ERRORS))
 async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserMe:
     """Change the signed-in user's display name."""
     updated = await users.update_name(session, user, body.name)
     return UserMe.model_validate(updated, from_attributes=True)
 
 
-@router.put("/me/profile", responses=problem_responses(401, 403, 409))
+@router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS))
 async def upsert_my_profile(
     body: ProfileUpdate, user: CurrentUser, session: SessionDep
 ) -> ProfilePublic:
@@ -40,7 +40,7 @@ async def upsert_my_profile(
     return ProfilePublic.model_validate(profile, from_attributes=True)
 
 
-@router.get("/me/posts", response_model=PostsPage, responses=problem_responses(401, 403, 409))
+@router.get("/me/posts", response_model=PostsPage, responses=problem_responses(*SIGN_IN_ERRORS))
 async def list_my_posts(
     user: CurrentUser,
     session: SessionDep,

@@ -60,11 +60,20 @@ async def test_errors_are_documented_as_problems(app: FastAPI) -> None:
         assert "422" in operation["responses"], key
 
 
-async def test_authenticated_routes_declare_401_and_the_bearer_scheme(app: FastAPI) -> None:
+async def test_authenticated_routes_declare_the_sign_in_errors_and_the_bearer_scheme(
+    app: FastAPI,
+) -> None:
     documented = operations(app)
+    for key in AUTHENTICATED | {("get", "/api/v1/posts/{slug}")}:
+        assert {"401", "403", "409", "503"} <= documented[key]["responses"].keys(), key
     for key in AUTHENTICATED:
-        assert "401" in documented[key]["responses"], key
         assert documented[key].get("security") == [{"HTTPBearer": []}], key
+
+
+async def test_routes_without_a_token_declare_no_sign_in_errors(app: FastAPI) -> None:
+    documented = operations(app)
+    for key in {("get", "/api/v1/posts"), ("get", "/api/v1/tags"), ("get", "/api/v1/authors/top")}:
+        assert not {"401", "403"} & documented[key]["responses"].keys(), key
 
 
 async def test_post_schema_names_every_field(app: FastAPI) -> None:
