@@ -52,8 +52,7 @@ class ResponseModel(SQLModel):
     for others they repeat what pydantic does, but in Python, and pydantic-core calls back into
     them for every nested model it builds. A page of 20 users with their profiles validates in
     99 µs instead of 250 µs. (Post lists and pages skip the models altogether: see
-    `api/responses.py`. When they still went through them, a page of 20 posts took 430 µs with
-    SQLModel's methods, 100 µs with these.)
+    `api/responses.py`.)
     """
 
     __init__ = BaseModel.__init__
