@@ -111,8 +111,12 @@ async def get_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin)]
 
 
+# Who may read, edit and delete any post, drafts included, besides its author.
+POST_MANAGERS = frozenset({Role.MODERATOR, Role.ADMIN})
+
+
 def can_manage(user: User | None, author_id: uuid.UUID) -> bool:
-    return user is not None and (user.id == author_id or user.role == Role.ADMIN)
+    return user is not None and (user.id == author_id or user.role in POST_MANAGERS)
 
 
 def _refuse_unseen(published: bool, author_id: uuid.UUID, user: User | None, slug: str) -> None:

@@ -1,8 +1,9 @@
 """Who may change what: every mutating route against every kind of caller.
 
 Each case runs one request as one caller against fresh data: a user (the owner) with a profile,
-a published post and a draft, another user, an admin, a deactivated user, and a dormant user
-that a bulk deactivation would catch. A refusal must carry the exact status as problem+json
+a published post and a draft, another user, a moderator, an admin, a deactivated user, and a
+dormant user that a bulk deactivation would catch. A moderator manages every post as an admin
+does, and nothing else. A refusal must carry the exact status as problem+json
 and leave every row of the database as it was; a success must change the subject (or, for the
 `/users/me` routes, leave the owner's rows alone when someone else calls).
 """
@@ -20,7 +21,7 @@ from tests.conftest import Accounts
 from tests.security.conftest import Snapshot, set_user, snapshot
 
 API = "/api/v1"
-ACTORS = ("anonymous", "other", "owner", "admin", "deactivated")
+ACTORS = ("anonymous", "other", "owner", "moderator", "admin", "deactivated")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
@@ -56,7 +57,7 @@ async def _post(client: AsyncClient, headers: dict[str, str], title: str, publis
 async def world(client: AsyncClient, accounts: Accounts, session: AsyncSession) -> World:
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     ids: dict[str, str] = {}
-    for actor in ("owner", "other", "admin", "deactivated", "dormant"):
+    for actor in ("owner", "other", "moderator", "admin", "deactivated", "dormant"):
         ids[actor], headers[actor] = await _sign_in(client, accounts, f"{actor}@example.com")
     profile = {"bio": "Owner's bio.", "avatar_url": "https://example.com/a.png"}
     assert (
@@ -64,6 +65,7 @@ async def world(client: AsyncClient, accounts: Accounts, session: AsyncSession) 
     ).is_success
     ids["published"] = await _post(client, headers["owner"], "Published post", True)
     ids["draft"] = await _post(client, headers["owner"], "Draft post", False)
+    await set_user(session, ids["moderator"], "role = 'moderator'")
     await set_user(session, ids["admin"], "role = 'admin'")
     await set_user(session, ids["deactivated"], "is_active = false")
     await set_user(session, ids["dormant"], "last_seen_at = now() - interval '400 days'")
@@ -128,11 +130,14 @@ class Attempt:
         )
 
 
-def _statuses(ok: int, *, other: int, owner: int | None = None) -> dict[str, int]:
+def _statuses(
+    ok: int, *, other: int, owner: int | None = None, moderator: int | None = None
+) -> dict[str, int]:
     return {
         "anonymous": 401,
         "other": other,
         "owner": ok if owner is None else owner,
+        "moderator": ok if moderator is None else moderator,
         "admin": ok,
         "deactivated": 403,
     }
@@ -209,7 +214,7 @@ ATTEMPTS = [
         "change a user's access",
         "PATCH",
         f"{API}/admin/users/{{owner}}",
-        _statuses(200, other=403, owner=403),
+        _statuses(200, other=403, owner=403, moderator=403),
         user_row("owner"),
         json={"role": "moderator", "is_active": False},
     ),
@@ -217,7 +222,7 @@ ATTEMPTS = [
         "deactivate the inactive",
         "POST",
         f"{API}/admin/users/deactivate-inactive",
-        _statuses(200, other=403, owner=403),
+        _statuses(200, other=403, owner=403, moderator=403),
         user_row("dormant"),
         json={"days": 30},
     ),
