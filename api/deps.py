@@ -142,7 +142,7 @@ VisiblePost = Annotated[PostView, Depends(get_visible_post)]
 
 
 async def get_managed_post(user: CurrentUser, slug: SqlText, session: SessionDep) -> Post:
-    """The post by slug if the caller is its author or an admin (403 for others who see it).
+    """The post by slug if the caller may manage it (403 for others who see it).
 
     Its row stays locked until the request commits: concurrent changes to one post run one
     after the other, each starting from the last one's result (its tag set, its first
@@ -153,7 +153,7 @@ async def get_managed_post(user: CurrentUser, slug: SqlText, session: SessionDep
         raise _no_post(slug)
     _refuse_unseen(post.is_published, post.author_id, user, slug)
     if not can_manage(user, post.author_id):
-        raise Forbidden("Only the author or an administrator may change this post.")
+        raise Forbidden("Only the author, a moderator or an administrator may change this post.")
     return post
 
 

@@ -72,7 +72,7 @@ async def list_posts(
     openapi_extra=OPTIONAL_AUTH,
 )
 async def read_post(post: VisiblePost) -> ViewResponse:
-    """A post by slug: published, or a draft its author or an admin asks for."""
+    """A post by slug: published, or a draft its author, a moderator or an admin asks for."""
     return ViewResponse(post)
 
 
