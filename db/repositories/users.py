@@ -109,10 +109,14 @@ async def upsert_profile(
 ) -> UserProfile:
     """Create the profile with `changes`, or apply them to the existing one."""
     statement = insert(UserProfile).values(user_id=user_id, **changes)
-    updates: dict[str, Any] = {key: statement.excluded[key] for key in changes}
-    updates = updates or {"user_id": user_id}
+    key = [col(UserProfile.user_id)]
+    if not changes:
+        # Nothing to apply: an existing profile is left unwritten, its updated_at included.
+        await session.exec(statement.on_conflict_do_nothing(index_elements=key))
+        return (await session.exec(select(UserProfile).where(key[0] == user_id))).one()
+    updates = {name: statement.excluded[name] for name in changes}
     upsert = (
-        statement.on_conflict_do_update(index_elements=[col(UserProfile.user_id)], set_=updates)
+        statement.on_conflict_do_update(index_elements=key, set_=updates)
         .returning(UserProfile)
         .execution_options(populate_existing=True)
     )

@@ -187,6 +187,21 @@ async def test_profile_upsert_creates_then_updates(client: AsyncClient, accounts
     assert me["profile"] == {"bio": None, "avatar_url": "https://cdn.example.com/a.png"}
 
 
+async def test_an_empty_profile_update_creates_or_leaves_it_unwritten(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    created = await client.put(f"{ME}/profile", json={}, headers=headers)
+    assert created.json() == {"bio": None, "avatar_url": None}
+    await client.put(f"{ME}/profile", json={"bio": "Kept"}, headers=headers)
+    # A row written again gets a new version, at a new place.
+    written = text("SELECT ctid::text FROM user_profiles WHERE user_id = :u").bindparams(u=user_id)
+    version = (await session.exec(written)).scalar()  # type: ignore[call-overload]
+    again = await client.put(f"{ME}/profile", json={}, headers=headers)
+    assert again.json() == {"bio": "Kept", "avatar_url": None}
+    assert (await session.exec(written)).scalar() == version  # type: ignore[call-overload]
+
+
 async def test_profile_refuses_bad_values(client: AsyncClient, accounts: Accounts) -> None:
     _, headers = await accounts.new()
     for body in [{"bio": "x" * 501}, {"avatar_url": "javascript:alert(1)"}, {"unknown": 1}]:
