@@ -96,3 +96,36 @@ async def test_concurrent_reads_each_borrow_one_connection_and_return_it(
     )
     assert {response.status_code for response in responses} == {200}
     assert pool.checkedout() == 0
+
+
+async def test_reads_through_the_engine_see_what_requests_committed(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """The production read path (no session, a borrowed connection) on rows that exist."""
+    (ada, ada_email), (bob, bob_email) = await register(engine, 2)
+    for account_id, email, title, tags in (
+        (ada, ada_email, "First", ["Rust", "Go"]),
+        (ada, ada_email, "Second", ["Rust"]),
+        (bob, bob_email, "Third", ["Go"]),
+    ):
+        body = {"title": title, "content": f"{title} words", "tags": tags, "published": True}
+        created = await live_client.post(
+            "/api/v1/posts", json=body, headers=bearer(make_token(account_id, email))
+        )
+        assert created.status_code == 201, created.text
+
+    listed = (await live_client.get("/api/v1/posts", params={"limit": 2})).json()
+    assert [post["title"] for post in listed["items"]] == ["Third", "Second"]
+    rest = await live_client.get("/api/v1/posts", params={"cursor": listed["next_cursor"]})
+    assert [post["title"] for post in rest.json()["items"]] == ["First"]
+    tagged = (await live_client.get("/api/v1/posts", params={"tag": "rust"})).json()
+    assert [post["title"] for post in tagged["items"]] == ["Second", "First"]
+    found = (await live_client.get("/api/v1/posts", params={"q": "third"})).json()
+    assert [post["author"]["id"] for post in found["items"]] == [str(bob)]
+    tags = (await live_client.get("/api/v1/tags")).json()
+    assert [(tag["slug"], tag["post_count"]) for tag in tags] == [("go", 2), ("rust", 2)]
+    authors = (await live_client.get("/api/v1/authors/top")).json()
+    assert [(author["id"], author["post_count"]) for author in authors] == [
+        (str(ada), 2),
+        (str(bob), 1),
+    ]
