@@ -84,6 +84,9 @@ class FairAsyncAdaptedQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
 
 
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
-    """SQLAlchemy's asyncio queue pool, with waiting checkouts served in arrival order."""
+    """SQLAlchemy's asyncio queue pool, with waiting checkouts served in arrival order.
+
+    Idle connections are handed out first in, first out: `pool_use_lifo` does not apply.
+    """
 
     _queue_class = FairAsyncAdaptedQueue
