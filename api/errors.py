@@ -1,15 +1,17 @@
 """Domain errors and the one handler that renders every error as RFC 9457 problem+json."""
 
 import logging
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +28,32 @@ NOT_NULL_VIOLATION = "23502"
 STRING_TOO_LONG = "22001"
 INVALID_TEXT = "22P02"
 UNTRANSLATABLE = "22021"
+INTEGRITY_CLASS = "23"
+TRANSACTION_ROLLBACK_CLASS = "40"
+# Connection exceptions, insufficient resources (too many connections, disk full, out of
+# memory), operator intervention (shutdown, starting up): the server, not the request.
+UNAVAILABLE_CLASSES = ("08", "53", "57")
+# The value itself breaks a rule of the schema, whatever the other rows hold: the request can
+# never succeed as sent.
+REFUSED_VALUES = frozenset(
+    {STRING_TOO_LONG, INVALID_TEXT, UNTRANSLATABLE, CHECK_VIOLATION, NOT_NULL_VIOLATION}
+)
+# The row clashes with other rows (a duplicate, a row referred to that is gone, a row removed
+# that is still referred to): the same request may succeed once they change.
+CONFLICTS = {
+    UNIQUE_VIOLATION: "A resource with the same unique value already exists.",
+    FOREIGN_KEY_VIOLATION: "The change refers to data that no longer exists, or removes data "
+    "still referred to.",
+}
+# A restart, a failover or a burst of connections passes within seconds; retrying sooner
+# would only add to the load.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_HEADERS = MappingProxyType({"Retry-After": str(RETRY_AFTER_SECONDS)})
+# A client that sends a thousand wrong fields learns from the first few as much as from all of
+# them, and listing all would cost the server more than the request cost the client.
+MAX_LISTED_ERRORS = 20
+# The database driver's package: an OSError raised in its code comes from the database's socket.
+DRIVER_MODULE = asyncpg.__name__
 
 
 class FieldError(BaseModel):
@@ -41,7 +69,16 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None,
+        description=f"What is wrong with the request, field by field: the first "
+        f"{MAX_LISTED_ERRORS} errors found.",
+    )
+    error_count: int | None = Field(
+        default=None,
+        description="How many errors were found in all; more than `errors` lists when the "
+        "list was cut short.",
+    )
 
 
 class DomainError(Exception):
@@ -49,6 +86,7 @@ class DomainError(Exception):
 
     status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
     headers: Mapping[str, str] | None = None
+    errors: Sequence[FieldError] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -104,14 +142,16 @@ def problem_response(
     status: int,
     detail: str,
     *,
-    errors: Iterable[FieldError] | None = None,
+    errors: Sequence[FieldError] | None = None,
+    error_count: int | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """A problem+json response; `errors` is cut to its first few, `error_count` counts them all
+    (by default, as many as `errors` holds)."""
+    listed = None if errors is None else list(errors[:MAX_LISTED_ERRORS])
+    count = None if errors is None else (len(errors) if error_count is None else error_count)
     body = Problem(
-        title=title_of(status),
-        status=status,
-        detail=detail,
-        errors=list(errors) if errors is not None else None,
+        title=title_of(status), status=status, detail=detail, errors=listed, error_count=count
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -137,18 +177,18 @@ def _field_name(location: Iterable[Any]) -> str:
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    return problem_response(
-        error.status, error.detail, errors=getattr(error, "errors", None), headers=error.headers
-    )
+    return problem_response(error.status, error.detail, errors=error.errors, headers=error.headers)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    errors = [
+    found = error.errors()
+    # Only the errors listed are converted: a body of 100,000 unknown keys has as many errors.
+    listed = [
         FieldError(field=_field_name(item["loc"]), message=item["msg"], type=item["type"])
-        for item in error.errors()
+        for item in found[:MAX_LISTED_ERRORS]
     ]
-    return problem_response(422, "The request is not valid.", errors=errors)
+    return problem_response(422, "The request is not valid.", errors=listed, error_count=len(found))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -188,28 +228,71 @@ def _sqlstate(error: DBAPIError) -> str | None:
 
 async def _database_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DBAPIError)
-    state = _sqlstate(error)
-    if isinstance(error, IntegrityError) and state == UNIQUE_VIOLATION:
-        return problem_response(409, "A resource with the same unique value already exists.")
-    if isinstance(error, IntegrityError):
-        return problem_response(409, "The change conflicts with existing data.")
-    if state in {STRING_TOO_LONG, INVALID_TEXT, UNTRANSLATABLE, CHECK_VIOLATION}:
+    state = _sqlstate(error) or ""
+    # Before the integrity branch: SQLAlchemy makes CHECK and NOT NULL violations IntegrityErrors.
+    if state in REFUSED_VALUES:
         return problem_response(422, "A value is not acceptable to the database.")
-    if state is not None and state.startswith("40"):
+    if state.startswith(INTEGRITY_CLASS) or isinstance(error, IntegrityError):
+        return problem_response(
+            409, CONFLICTS.get(state, "The change conflicts with existing data.")
+        )
+    if state.startswith(TRANSACTION_ROLLBACK_CLASS):
         # A deadlock or serialization failure: the transaction was rolled back whole.
         return problem_response(
             409, "The change collided with a concurrent one and was not applied; retry it."
         )
-    if state is None or error.connection_invalidated or state.startswith(("08", "57")):
-        logger.warning("database unavailable: %s", type(error.orig).__name__)
-        return problem_response(503, "The database is unavailable; try again shortly.")
+    if state.startswith(UNAVAILABLE_CLASSES) or _connection_broken(error):
+        return _unavailable(f"{type(error.orig).__name__} {state}".strip())
     logger.exception("database error", exc_info=error)
     return problem_response(500, "An unexpected error occurred.")
 
 
+def _connection_broken(error: DBAPIError) -> bool:
+    """Whether the connection is gone or left unusable, rather than misused (another operation
+    in progress, an argument of the wrong type: bugs). Neither kind of driver error carries a
+    SQLSTATE.
+
+    On a closed connection asyncpg raises InterfaceError("... connection is closed"), the words
+    SQLAlchemy's own disconnect check looks for. A server shutting down sends idle connections
+    an error before closing them; one lent in between fails its next statement with an
+    InternalClientError ("cannot switch to state 12; another operation (2) is in progress").
+    """
+    # SQLAlchemy's adapter raises its own error from asyncpg's; db.repositories.rows, asyncpg's.
+    driver_errors = (error.orig, getattr(error.orig, "__cause__", None))
+    return (
+        error.connection_invalidated
+        or "connection is closed" in str(error.orig)
+        or any(isinstance(cause, asyncpg.InternalClientError) for cause in driver_errors)
+    )
+
+
+def _unavailable(cause: str) -> Response:
+    logger.warning("database unavailable: %s", cause)
+    return problem_response(
+        503, "The database is unavailable; try again shortly.", headers=UNAVAILABLE_HEADERS
+    )
+
+
 async def _connection_error(request: Request, error: Exception) -> Response:
-    logger.warning("database unavailable: %s", type(error).__name__)
-    return problem_response(503, "The database is unavailable; try again shortly.")
+    return _unavailable(type(error).__name__)
+
+
+async def _os_error(request: Request, error: Exception) -> Response:
+    """The driver's OSErrors are the database unreachable; any other (a file) is a bug.
+
+    Told apart by where they were raised, not by type: a server down behind a Unix socket
+    makes the driver raise FileNotFoundError, a name that does not resolve socket.gaierror.
+    """
+    if _raised_in_driver(error):
+        return _unavailable(type(error).__name__)
+    return await _unexpected_error(request, error)
+
+
+def _raised_in_driver(error: BaseException) -> bool:
+    return any(
+        str(frame.f_globals.get("__name__", "")).partition(".")[0] == DRIVER_MODULE
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
@@ -226,5 +309,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TimeoutError, _connection_error)
     # Every pooled connection stayed busy for pool_timeout: an overload, not a bug.
     app.add_exception_handler(PoolTimeout, _connection_error)
-    app.add_exception_handler(OSError, _connection_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -28,6 +28,8 @@ class BodyLimitMiddleware:
     """Refuse request bodies over `max_bytes` with 413, whether announced or streamed.
 
     `path_limits` raises the cap for the few upload paths that need it, and only for them.
+    Conflicting Content-Length headers are refused with 400 (RFC 9112, section 6.3): the server
+    framed the body by one of them, and which one is unknown here.
     """
 
     def __init__(
@@ -42,8 +44,12 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self.path_limits.get(scope["path"], self.max_bytes)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        declared = set(_header_values(scope, b"content-length"))
+        if len(declared) > 1:
+            response = problem_response(400, "The request has conflicting Content-Length headers.")
+            await response(scope, receive, send)
+            return
+        if any(not value.isdigit() or int(value) > max_bytes for value in declared):
             await self._reject(scope, receive, send, max_bytes)
             return
         received = 0
@@ -76,17 +82,26 @@ class BodyLimitMiddleware:
 
 
 class StrictJsonMiddleware:
-    """Refuse a JSON body that is not UTF-8, or in which an object repeats a key (422).
+    """Refuse a JSON body that is not UTF-8, or in which an object repeats a key (422), and a
+    request whose Content-Type headers disagree (400).
 
     Parsers disagree on which of two values for one key wins, so a proxy could vet one value
-    and the app act on the other: Quire only accepts JSON that means one thing.
+    and the app act on the other: Quire only accepts JSON that means one thing. Two media types
+    are the same ambiguity one level up: FastAPI reads the first, other hops may read the last.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _declares_json(scope):
+        content_types = (
+            set(_header_values(scope, b"content-type")) if scope["type"] == "http" else set()
+        )
+        if len(content_types) > 1:
+            response = problem_response(400, "The request has conflicting Content-Type headers.")
+            await response(scope, receive, send)
+            return
+        if not any(_is_json(content_type) for content_type in content_types):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -98,8 +113,12 @@ class StrictJsonMiddleware:
         await self.app(scope, _replay(body, receive), send)
 
 
-def _declares_json(scope: Scope) -> bool:
-    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
+def _header_values(scope: Scope, name: bytes) -> list[bytes]:
+    """Every value of a header, in order; ASGI servers lower-case the names."""
+    return [value for key, value in scope["headers"] if key == name]
+
+
+def _is_json(content_type: bytes) -> bool:
     media_type = content_type.split(b";")[0].strip().lower()
     return media_type == b"application/json" or media_type.endswith(b"+json")
 

@@ -1,18 +1,28 @@
 """Every error is problem+json, with the right status; nothing internal leaks."""
 
 import asyncio
+import logging
 import uuid
+from pathlib import Path
+from urllib.parse import quote
 
+import asyncpg
+import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.errors import install_error_handlers
+from api.errors import MAX_LISTED_ERRORS, RETRY_AFTER_SECONDS, install_error_handlers
+from db.embedded import free_port
+from db.engine import create_engine, read_connection
+from db.repositories.rows import CompiledQuery, fetch_on
+from db.url import asyncpg_arguments
 from tests.conftest import Accounts
 
 PROBLEM = "application/problem+json"
+ERRORS_LOGGER = "quire.errors"
 
 
 async def test_unknown_route_is_a_404_problem(client: AsyncClient) -> None:
@@ -44,6 +54,29 @@ async def test_validation_errors_name_each_field(client: AsyncClient, accounts: 
     assert problem["title"] == "Unprocessable Content"
     fields = {error["field"] for error in problem["errors"]}
     assert fields == {"title", "content", "tags.0"}
+    assert problem["error_count"] == 3
+
+
+async def test_a_long_list_of_errors_is_cut_short_and_counted(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """50,000 unknown keys are 50,000 errors: the first few are listed, all are counted."""
+    _, headers = await accounts.new()
+    assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    unknown = {f"k{n}": 0 for n in range(50_000)}
+
+    response = await client.patch(
+        "/api/v1/users/me", json={"name": "Valid", **unknown}, headers=headers
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert [error["field"] for error in problem["errors"]] == [
+        f"k{n}" for n in range(MAX_LISTED_ERRORS)
+    ]
+    assert problem["error_count"] == len(unknown)
+    assert len(response.content) < 10_000
 
 
 async def test_malformed_json_is_422(client: AsyncClient, accounts: Accounts) -> None:
@@ -130,3 +163,171 @@ async def test_a_deadlock_is_a_409_to_retry(engine: AsyncEngine) -> None:
         response = await c.get("/collide")
     assert response.status_code == 409
     assert "retry" in response.json()["detail"]
+
+
+async def answer_to(error: BaseException) -> Response:
+    """What the error handlers answer when a route raises `error`."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/fail")
+    async def fail() -> None:
+        raise error
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://quire.test") as c:
+        return await c.get("/fail")
+
+
+def assert_unavailable(response: Response) -> None:
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+
+
+CONSTRAINED = """
+CREATE TEMP TABLE constrained (
+    id int PRIMARY KEY, n int NOT NULL CHECK (n > 0), parent int REFERENCES constrained (id)
+)
+"""
+
+
+async def raised_by(engine: AsyncEngine, statement: str) -> DBAPIError:
+    """The error a statement on a scratch table raises; the table goes with the rollback."""
+    async with engine.connect() as connection:
+        await connection.execute(text(CONSTRAINED))
+        with pytest.raises(DBAPIError) as raised:
+            await connection.execute(text(statement))
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("statement", "sqlstate", "status"),
+    [
+        ("INSERT INTO constrained VALUES (1, 1, NULL), (1, 2, NULL)", "23505", 409),
+        ("INSERT INTO constrained VALUES (1, 1, 2)", "23503", 409),
+        ("INSERT INTO constrained VALUES (1, 0, NULL)", "23514", 422),
+        ("INSERT INTO constrained VALUES (1, NULL, NULL)", "23502", 422),
+    ],
+    ids=["unique", "foreign key", "check", "not null"],
+)
+async def test_integrity_errors_are_answered_by_their_sqlstate(
+    engine: AsyncEngine, statement: str, sqlstate: str, status: int
+) -> None:
+    """A duplicate or a missing referent conflicts with other rows (409); a value a CHECK or
+    NOT NULL refuses is wrong whatever the other rows hold (422)."""
+    error = await raised_by(engine, statement)
+    # SQLAlchemy makes each of them an IntegrityError: the SQLSTATE tells them apart.
+    assert isinstance(error, IntegrityError)
+    assert getattr(error.orig, "sqlstate", None) == sqlstate
+
+    response = await answer_to(error)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    "shortage",
+    [
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.DiskFullError("could not extend file: No space left on device"),
+        asyncpg.exceptions.OutOfMemoryError("out of memory"),
+    ],
+    ids=lambda shortage: shortage.sqlstate,
+)
+async def test_a_server_short_of_resources_is_a_503_to_retry(
+    shortage: asyncpg.PostgresError,
+) -> None:
+    # Wrapped as db.repositories.rows wraps the driver's errors.
+    response = await answer_to(DBAPIError("SELECT 1", (), shortage))
+
+    assert_unavailable(response)
+
+
+SLOW = CompiledQuery("SELECT pg_sleep(5)", ())
+ONE = CompiledQuery("SELECT 1", ())
+
+
+async def test_a_driver_misused_is_a_logged_500_and_a_connection_lost_a_503(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two reads at once on one connection: the second is refused (a bug: "another operation
+    is in progress"), and refusing it closes the connection under the first."""
+    connection = await asyncpg.connect(**asyncpg_arguments(database_url))
+    lost: object
+    misused: object
+    try:
+        lost, misused = await asyncio.gather(
+            fetch_on(connection, SLOW, {}), fetch_on(connection, ONE, {}), return_exceptions=True
+        )
+    finally:
+        connection.terminate()
+    assert isinstance(lost, DBAPIError)
+    assert isinstance(misused, DBAPIError)
+    assert "another operation is in progress" in str(misused.orig)
+
+    with caplog.at_level(logging.WARNING, logger=ERRORS_LOGGER):
+        assert_unavailable(await answer_to(lost))
+        response = await answer_to(misused)
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert [r.levelno for r in caplog.records if r.exc_info] == [logging.ERROR]
+
+
+async def test_a_connection_the_server_ended_is_a_503() -> None:
+    """As a read on a connection lent after a shutdown's error but before its close fails."""
+    broken = asyncpg.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+
+    assert_unavailable(await answer_to(DBAPIError("SELECT 1", (), broken)))
+
+
+async def test_a_read_on_a_closed_connection_is_a_503(database_url: str) -> None:
+    connection = await asyncpg.connect(**asyncpg_arguments(database_url))
+    connection.terminate()
+    with pytest.raises(DBAPIError) as raised:
+        await fetch_on(connection, ONE, {})
+
+    assert_unavailable(await answer_to(raised.value))
+
+
+@pytest.mark.parametrize("where", ["tcp", "unix socket"])
+async def test_a_database_out_of_reach_is_a_503(
+    database_url: str, tmp_path: Path, where: str
+) -> None:
+    """Nothing listening: the driver raises ConnectionRefusedError over TCP, and over a Unix
+    socket FileNotFoundError, which must not pass for a missing file of the app's."""
+    host = f"127.0.0.1:{free_port()}" if where == "tcp" else quote(str(tmp_path), safe="")
+    engine = create_engine(f"postgresql://quire@{host}/quire")
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/read")
+    async def read() -> None:
+        async with read_connection(engine):
+            pass  # pragma: no cover
+
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://q") as c:
+            response = await c.get("/read")
+    finally:
+        await engine.dispose()
+
+    assert_unavailable(response)
+
+
+async def test_a_file_error_is_a_logged_500_not_a_database_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(FileNotFoundError) as raised:
+        (tmp_path / "missing").read_bytes()
+
+    with caplog.at_level(logging.WARNING, logger=ERRORS_LOGGER):
+        response = await answer_to(raised.value)
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert [r.levelno for r in caplog.records if r.exc_info] == [logging.ERROR]

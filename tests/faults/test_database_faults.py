@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.errors import PROBLEM_MEDIA_TYPE, RETRY_AFTER_SECONDS
 from tests.faults.conftest import (
     ApiServer,
     FaultDatabase,
@@ -34,6 +34,7 @@ class Outcome:
     kind: str
     status: int | None
     content_type: str = ""
+    retry_after: str | None = None
     error: str | None = None
 
 
@@ -62,8 +63,16 @@ class MixedLoad:
         except httpx.TransportError as error:
             self.outcomes.append(Outcome(started, self.phase, kind, None, error=repr(error)))
             return
-        content_type = response.headers.get("content-type", "")
-        self.outcomes.append(Outcome(started, self.phase, kind, response.status_code, content_type))
+        self.outcomes.append(
+            Outcome(
+                started,
+                self.phase,
+                kind,
+                response.status_code,
+                response.headers.get("content-type", ""),
+                response.headers.get("retry-after"),
+            )
+        )
         if kind == "create" and response.status_code == 201:
             self.acknowledged.append(response.json()["slug"])
 
@@ -144,8 +153,10 @@ async def test_outage_is_reported_then_survived(
             await asyncio.to_thread(fault_database.server.start)
 
     assert [o for o in load.outcomes if o.error] == []
-    assert {o.status for o in load.outcomes} <= {200, 201, 503}
-    assert all(o.content_type == PROBLEM_MEDIA_TYPE for o in load.outcomes if o.status == 503)
+    assert {o.status for o in load.outcomes} <= {200, 201, 503}, api.output()
+    unavailable = [o for o in load.outcomes if o.status == 503]
+    assert all(o.content_type == PROBLEM_MEDIA_TYPE for o in unavailable)
+    assert all(o.retry_after == str(RETRY_AFTER_SECONDS) for o in unavailable)
     assert {o.status for o in load.outcomes if o.started == o.ended == "down"} == {503}
     assert health_down.status_code == 503
     assert health_down.json()["database"] == "unavailable"

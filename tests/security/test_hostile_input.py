@@ -292,6 +292,73 @@ async def test_a_body_just_under_the_cap_is_accepted(client: AsyncClient, setup:
     assert json.loads(response.text)["title"] == "t"
 
 
+REPEATED_TITLE = b'{"title": "A", "title": "B"}'
+JSON, PLAIN = ("Content-Type", "application/json"), ("Content-Type", "text/plain")
+
+
+async def _patch_with(
+    client: AsyncClient, setup: Setup, headers: list[tuple[str, str]], body: bytes
+) -> Response:
+    return await client.patch(
+        POST.format(slug=setup.slug), content=body, headers=[*setup.owner.items(), *headers]
+    )
+
+
+def _assert_problem(response: Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize(
+    "content_types", [[JSON, PLAIN], [PLAIN, JSON]], ids=["json first", "json last"]
+)
+async def test_conflicting_content_types_are_refused(
+    client: AsyncClient, session: AsyncSession, setup: Setup, content_types: list[tuple[str, str]]
+) -> None:
+    """FastAPI reads the first Content-Type, a proxy may read the last: neither is trusted."""
+    before = await snapshot(session)
+
+    response = await _patch_with(client, setup, content_types, REPEATED_TITLE)
+
+    _assert_problem(response, 400)
+    assert await snapshot(session) == before
+
+
+async def test_a_content_type_sent_twice_alike_is_still_vetted(
+    client: AsyncClient, session: AsyncSession, setup: Setup
+) -> None:
+    before = await snapshot(session)
+
+    response = await _patch_with(client, setup, [JSON, JSON], REPEATED_TITLE)
+
+    _assert_problem(response, 422)
+    assert response.json()["errors"][0]["type"] == "json_key"
+    assert await snapshot(session) == before
+
+
+@pytest.mark.parametrize(
+    ("lengths", "status"),
+    [
+        (["13", "14"], 400),
+        (["14", str(2 * 1024 * 1024)], 400),
+        ([str(2 * 1024 * 1024), str(2 * 1024 * 1024)], 413),
+    ],
+    ids=["conflicting", "conflicting, one over the cap", "alike, over the cap"],
+)
+async def test_repeated_content_lengths_are_refused(
+    client: AsyncClient, session: AsyncSession, setup: Setup, lengths: list[str], status: int
+) -> None:
+    """Whichever Content-Length a server framed the body by, the app never reads past the cap."""
+    before = await snapshot(session)
+    headers = [JSON, *(("Content-Length", length) for length in lengths)]
+
+    response = await _patch_with(client, setup, headers, b'{"title": "t"}')
+
+    _assert_problem(response, status)
+    assert await snapshot(session) == before
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
