@@ -12,6 +12,7 @@ from api.auth import TokenClaims, TokenVerifier
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.pagination import CursorCodec
 from api.schemas.common import SqlText
+from api.storage import AvatarStore, build_avatar_store
 from db.models import Post, Role, User
 from db.repositories import posts, users
 from db.repositories.posts import PostView
@@ -42,6 +43,19 @@ async def get_reader(request: Request) -> Reader:
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+async def get_avatar_store(request: Request) -> AvatarStore:
+    """The app's one avatar store, built on first use."""
+    state = request.app.state
+    if getattr(state, "avatar_store", None) is None:
+        state.avatar_store = build_avatar_store(state.settings)
+    store: AvatarStore = state.avatar_store
+    return store
+
+
+AvatarStoreDep = Annotated[AvatarStore, Depends(get_avatar_store)]
+
 
 bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.")
 # What a route that reads the caller's token can answer besides its own problems: a missing or

@@ -3,21 +3,19 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SIGN_IN_ERRORS, CurrentUser, SessionDep
+from api.deps import SIGN_IN_ERRORS, AvatarStoreDep, CurrentUser, SessionDep
 from api.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, problem_responses
 from api.schemas.users import ProfilePublic
 from api.storage import (
     IMMUTABLE_SECONDS,
     LOCAL_AVATARS_PATH,
     MAX_AVATAR_BYTES,
-    AvatarStore,
     Image,
-    build_avatar_store,
     local_avatars_dir,
     sniff_image,
 )
@@ -31,18 +29,6 @@ AVATAR_PATH = "/users/me/avatar"
 MAX_REQUEST_BYTES = MAX_AVATAR_BYTES + 64 * 1024
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 FILE_NAME = r"^[0-9a-f]{32}\.(png|jpg|webp)$"
-
-
-async def get_avatar_store(request: Request) -> AvatarStore:
-    """The app's one avatar store, built on first use."""
-    state = request.app.state
-    if getattr(state, "avatar_store", None) is None:
-        state.avatar_store = build_avatar_store(state.settings)
-    store: AvatarStore = state.avatar_store
-    return store
-
-
-AvatarStoreDep = Annotated[AvatarStore, Depends(get_avatar_store)]
 
 
 async def read_image(upload: UploadFile) -> Image:
