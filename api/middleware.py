@@ -16,6 +16,10 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
+# No body Quire accepts comes near it. An object of 100,000 unknown keys (1.3 MB) held the
+# event loop for 0.8 s, every other request waiting, while validation refused each key; refused
+# here once parsed, it takes 0.13 s.
+MAX_OBJECT_KEYS = 1000
 # The interactive docs load their own scripts and styles.
 DOCS_PATHS = ("/docs", "/redoc")
 
@@ -150,7 +154,13 @@ class _RepeatedKey(Exception):
     pass
 
 
+class _TooManyKeys(Exception):
+    pass
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_OBJECT_KEYS:
+        raise _TooManyKeys
     unique = dict(pairs)
     if len(unique) != len(pairs):
         raise _RepeatedKey
@@ -164,6 +174,9 @@ def _ambiguity(body: bytes) -> FieldError | None:
         return FieldError(field="body", message="JSON must be UTF-8.", type="json_encoding")
     except _RepeatedKey:
         return FieldError(field="body", message="An object repeats a key.", type="json_key")
+    except _TooManyKeys:
+        message = f"An object has more than {MAX_OBJECT_KEYS} keys."
+        return FieldError(field="body", message=message, type="json_keys")
     except (ValueError, RecursionError):
         return None  # not JSON at all: the route answers that itself
     return None
