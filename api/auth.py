@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -32,7 +33,9 @@ class TokenClaims:
 class SigningKeysUnavailable(ServiceUnavailable):
     """The JWKS could not be fetched: the token may be fine, so not a 401."""
 
-    headers: Mapping[str, str] | None = {"Retry-After": str(REFETCH_COOLDOWN_SECONDS)}
+    headers: Mapping[str, str] | None = MappingProxyType(
+        {"Retry-After": str(REFETCH_COOLDOWN_SECONDS)}
+    )
 
 
 class SigningKeys:
