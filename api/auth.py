@@ -22,6 +22,9 @@ ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
 LEEWAY_SECONDS = 30
 FETCH_TIMEOUT_SECONDS = 5
 REFETCH_COOLDOWN_SECONDS = 10
+# The longest a Supabase access token may live (the project's JWT expiry is at most a week): a
+# token valid for longer was not issued by Supabase Auth.
+MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class SigningKeys:
             raise self._quiet_error(kid)
         try:
             jwk_set = await run_in_threadpool(self._client.get_jwk_set, True)
+        except jwt.PyJWKSetError as error:
+            # Fetched, without a key Quire can use: a project that signs with its legacy
+            # secret publishes an empty set. The token's key is unknown, not out of reach.
+            self._pause(unreachable=False)
+            raise self._quiet_error(kid) from error
         except (jwt.PyJWTError, ValueError) as error:
             self._pause(unreachable=True)
             raise self._quiet_error(kid) from error
@@ -123,8 +131,10 @@ class TokenVerifier:
         if settings.url and secret == LOCAL_JWT_SECRET:
             # A real project never signs with the public placeholder: only a forger would.
             secret = None
+        # A cache that expires within the cooldown would leave valid tokens unverifiable.
+        cache_seconds = max(settings.jwks_cache_seconds, REFETCH_COOLDOWN_SECONDS)
         keys = (
-            SigningKeys(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            SigningKeys(settings.jwks_url, cache_seconds=cache_seconds)
             if settings.jwks_url
             else None
         )
@@ -142,7 +152,7 @@ class TokenVerifier:
                 audience=AUDIENCE,
                 issuer=self._issuer,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "sub", "aud"]},
+                options={"require": ["exp", "iat", "sub", "aud"]},
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(f"Invalid access token: {_reason(error)}") from error
@@ -151,6 +161,8 @@ class TokenVerifier:
     async def _key_for(self, header: Mapping[str, Any]) -> tuple[Any, str]:
         """The key and the one algorithm a token with this header may be verified with."""
         algorithm = header.get("alg")
+        if not isinstance(algorithm, str):
+            raise jwt.InvalidAlgorithmError("no algorithm named")
         if algorithm == "HS256" and self._secret:
             return self._secret, algorithm
         if algorithm in ASYMMETRIC_ALGORITHMS and self._keys is not None:
@@ -181,6 +193,11 @@ def _reason(error: jwt.PyJWTError) -> str:
 def _claims(payload: dict[str, Any]) -> TokenClaims:
     if payload.get("role") != USER_ROLE:
         raise Unauthorized("Invalid access token: not a signed-in user's token")
+    if payload.get("is_anonymous") is True:
+        raise Unauthorized("Invalid access token: an anonymous sign-in has no account here")
+    # Both are whole numbers, or numbers as text, once PyJWT has checked them.
+    if int(payload["exp"]) - int(payload["iat"]) > MAX_TOKEN_LIFETIME_SECONDS:
+        raise Unauthorized("Invalid access token: it lasts longer than Supabase's tokens do")
     try:
         sub = uuid.UUID(str(payload["sub"]))
     except ValueError as error:

@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import issue_token
-from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
+from api.auth import MAX_TOKEN_LIFETIME_SECONDS, issue_token
+from api.settings import FORGEABLE_TOKENS_REFUSAL, Settings, accepts_forged_tokens, get_settings
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres
 from db.engine import create_engine, create_sessionmaker
@@ -78,29 +78,18 @@ def migration_database(settings: Settings) -> Iterator[str]:
 
 
 def refuse_public_secret(settings: Settings) -> None:
-    """Exit if anyone could sign a token this server accepts, unless development was chosen.
-
-    Settings refuse the published placeholder secret only when QUIRE_ENVIRONMENT=production,
-    which defaults to `local`: a server deployed without configuration would let anyone sign
-    in as anyone. So only `local` or `test` set on purpose (environment or .env) serve with it.
-    """
-    supabase, app = settings.supabase, settings.app
-    if supabase.url or supabase.jwt_secret.get_secret_value() != LOCAL_JWT_SECRET:
-        return
-    if "environment" in app.model_fields_set and app.environment in {"local", "test"}:
-        return
-    raise SystemExit(
-        "quire serve: refusing to start: SUPABASE_JWT_SECRET is the placeholder published in "
-        "Quire's repository and SUPABASE_URL is unset, so anyone could sign a token this server "
-        "accepts. Set SUPABASE_JWT_SECRET to the project's JWT secret or SUPABASE_URL to the "
-        "project's URL, or set QUIRE_ENVIRONMENT=local to serve for development only."
-    )
+    """Exit before serving if anyone could sign a token the app accepts (`create_app` would
+    refuse too, in each worker, with a traceback)."""
+    if accepts_forged_tokens(settings):
+        raise SystemExit(f"quire serve: refusing to start: {FORGEABLE_TOKENS_REFUSAL}")
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     with local_database(settings) as url:
         migrate.upgrade(settings.database.direct_url or url)
         os.environ["DATABASE_URL"] = url
+        # The app the reloader builds is a development one on purpose, whatever the default.
+        os.environ.setdefault("QUIRE_ENVIRONMENT", "local")
         print(f"Quire on http://{HOST}:{args.port} (docs at /docs), database {_redacted(url)}")
         uvicorn.run(
             "api.main:create_app",
@@ -323,7 +312,14 @@ def parser() -> argparse.ArgumentParser:
     seeding.set_defaults(run=cmd_seed)
     token = commands.add_parser("token", help="print an access token for an email")
     token.add_argument("email")
-    token.add_argument("--hours", type=int, default=24)
+    token.add_argument(
+        "--hours",
+        type=int,
+        default=24,
+        choices=range(1, MAX_TOKEN_LIFETIME_SECONDS // 3600 + 1),
+        metavar="1-168",
+        help="how long the token lasts (Supabase's tokens last a week at most)",
+    )
     token.set_defaults(run=cmd_token)
     admin = commands.add_parser("admin", help="make the user with this email an admin")
     admin.add_argument("email")

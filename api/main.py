@@ -14,7 +14,7 @@ from api.openapi import install_openapi
 from api.pagination import CursorCodec
 from api.paths import API_PREFIX
 from api.routes import admin, avatars, discovery, health, posts, users
-from api.settings import Settings, get_settings
+from api.settings import FORGEABLE_TOKENS_REFUSAL, Settings, accepts_forged_tokens, get_settings
 from db.engine import create_engine, create_sessionmaker
 
 
@@ -58,6 +58,8 @@ def _freeze_what_lives_as_long_as_the_app() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if accepts_forged_tokens(settings):
+        raise RuntimeError(FORGEABLE_TOKENS_REFUSAL)
     app = FastAPI(
         title="Quire",
         version="1.0.0",

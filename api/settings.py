@@ -80,6 +80,29 @@ class Settings(BaseSettings):
         return self
 
 
+FORGEABLE_TOKENS_REFUSAL = (
+    "SUPABASE_JWT_SECRET is the placeholder published in Quire's repository and SUPABASE_URL "
+    "is unset, so anyone could sign a token this server accepts. Set SUPABASE_JWT_SECRET to the "
+    "project's JWT secret or SUPABASE_URL to the project's URL, or set QUIRE_ENVIRONMENT=local "
+    "to serve for development only."
+)
+
+
+def accepts_forged_tokens(settings: Settings) -> bool:
+    """Whether anyone could sign a token the app would accept, without development chosen.
+
+    Settings refuse the published placeholder secret only when QUIRE_ENVIRONMENT=production,
+    which defaults to `local`: an app deployed without configuration would let anyone sign in
+    as anyone. So only `local` or `test` set on purpose (environment, .env or code) serve with
+    it.
+    """
+    supabase, app = settings.supabase, settings.app
+    if supabase.url or supabase.jwt_secret.get_secret_value() != LOCAL_JWT_SECRET:
+        return False
+    chosen = "environment" in app.model_fields_set and app.environment in {"local", "test"}
+    return not chosen
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.main import create_app
-from api.settings import DatabaseSettings, Settings, SupabaseSettings
+from api.settings import AppSettings, DatabaseSettings, Settings, SupabaseSettings
 from bench.ceiling import PAGE, PAGE_SIZE, TAGS
 from bench.scenarios import Request, Scenario
 from db.engine import read_connection
@@ -31,7 +31,9 @@ Plan = dict[str, Any]
 
 async def explain_api(url: str, secret: str, scenarios: list[Scenario]) -> dict[str, list[Plan]]:
     settings = Settings(
-        database=DatabaseSettings(url=url), supabase=SupabaseSettings(jwt_secret=SecretStr(secret))
+        app=AppSettings(environment="local"),
+        database=DatabaseSettings(url=url),
+        supabase=SupabaseSettings(jwt_secret=SecretStr(secret)),
     )
     app = create_app(settings)
     plans: dict[str, list[Plan]] = {}

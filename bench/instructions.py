@@ -98,9 +98,10 @@ def _app(url: str, ceiling: bool) -> Any:
 
         return Ceiling()
     from api.main import create_app
-    from api.settings import DatabaseSettings, Settings
+    from api.settings import AppSettings, DatabaseSettings, Settings
 
-    return create_app(Settings(database=DatabaseSettings(url=url)))
+    local = AppSettings(environment="local")
+    return create_app(Settings(app=local, database=DatabaseSettings(url=url)))
 
 
 def _handshake(word: str) -> None:

@@ -15,6 +15,7 @@ import uvicorn
 from sqlalchemy import text
 
 from api import cli
+from api.main import create_app
 from api.settings import (
     ENV_FILE,
     AppSettings,
@@ -158,6 +159,16 @@ def test_serve_refuses_the_public_placeholder_secret_by_default(
     with pytest.raises(SystemExit, match="QUIRE_ENVIRONMENT=local") as refusal:
         cli.main(["serve", "--workers", "1"])
     assert "SUPABASE_JWT_SECRET" in str(refusal.value.code)
+
+
+def test_the_app_itself_refuses_the_public_placeholder_secret_by_default(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever starts it (uvicorn, gunicorn, `fastapi run`), not only `quire serve`."""
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    with pytest.raises(RuntimeError, match="QUIRE_ENVIRONMENT=local"):
+        create_app(Settings())
+    create_app(Settings(app=AppSettings(environment="local")))
 
 
 @pytest.mark.parametrize("environment", ["local", "test"])

@@ -264,6 +264,16 @@ BAD_TOKENS: dict[str, BadToken] = {
         {"alg": "ES256", "kid": RSA_KEY.kid}, claims(iss, sub), b"x"
     ),
     "garbage": lambda key, iss, sub: "not.a.jwt",
+    "alg not a name": lambda key, iss, sub: hand_made(
+        {"alg": ["HS256"], "kid": key.kid}, claims(iss, sub), b"x"
+    ),
+    "anonymous sign-in": lambda key, iss, sub: key.sign(claims(iss, sub, is_anonymous=True)),
+    "lasts longer than a week": lambda key, iss, sub: key.sign(
+        claims(iss, sub, exp=int(time.time()) + 8 * 24 * 3600)
+    ),
+    "no iat": lambda key, iss, sub: key.sign(
+        {k: v for k, v in claims(iss, sub).items() if k != "iat"}
+    ),
 }
 
 
@@ -333,6 +343,16 @@ async def test_a_broken_jwks_endpoint_is_a_503(
     again = await me(client, es_key.sign(claims(jwks.url, account)))
     assert again.status_code == 503
     assert jwks.fetches == 1, "a failed fetch is not retried at once"
+
+
+async def test_a_key_set_without_usable_keys_refuses_the_token_with_a_401(
+    client: AsyncClient, jwks: JwksStandIn, es_key: SigningKey, account: uuid.UUID
+) -> None:
+    """A project that signs with its legacy secret publishes an empty set: nothing is down."""
+    jwks.keys.clear()
+    assert_refused(await me(client, es_key.sign(claims(jwks.url, account))))
+    hs256 = jwt.encode(claims(jwks.url, account), PROJECT_SECRET, "HS256")
+    assert (await me(client, hs256)).status_code == 200
 
 
 async def test_fetching_keys_does_not_block_other_requests(
