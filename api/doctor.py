@@ -146,7 +146,8 @@ async def check_auth_keys(settings: Settings) -> Outcome:
         return Outcome("fail", f"JWKS unusable ({error}) and SUPABASE_JWT_SECRET not set")
     if algorithms:
         found = f"JWKS: {len(algorithms)} signing key(s) ({', '.join(sorted(set(algorithms)))})"
-        return Outcome("ok", found + (", and HS256 with SUPABASE_JWT_SECRET" if has_secret else ""))
+        legacy = ", and HS256 with SUPABASE_JWT_SECRET (unset it once the project revokes it)"
+        return Outcome("ok", found + (legacy if has_secret else ""))
     if has_secret:
         return Outcome("ok", "HS256 with SUPABASE_JWT_SECRET (the JWKS lists no ES256/RS256 key)")
     return Outcome("fail", "the JWKS lists no ES256/RS256 key and SUPABASE_JWT_SECRET is not set")

@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings.supabase)
-    app.state.cursors = CursorCodec(settings.supabase.jwt_secret.get_secret_value())
+    app.state.cursors = CursorCodec(settings.cursor_key())
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health.router)

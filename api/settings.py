@@ -25,6 +25,8 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     media_dir: Path = Path(".data/media")
     public_url: str = "http://127.0.0.1:8000"
+    # Signs pagination cursors; SUPABASE_JWT_SECRET does when it is unset.
+    cursor_secret: SecretStr | None = None
 
 
 class DatabaseSettings(BaseSettings):
@@ -67,13 +69,25 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
 
+    def cursor_key(self) -> str:
+        """What signs pagination cursors: QUIRE_CURSOR_SECRET, else SUPABASE_JWT_SECRET."""
+        own = self.app.cursor_secret
+        return own.get_secret_value() if own else self.supabase.jwt_secret.get_secret_value()
+
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> "Settings":
         secret = self.supabase.jwt_secret.get_secret_value()
-        if self.app.environment == "production" and secret == LOCAL_JWT_SECRET:
+        production = self.app.environment == "production"
+        if production and secret == LOCAL_JWT_SECRET and not self.supabase.url:
             raise ValueError(
                 "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
-                "JWT secret before running in production (it also signs pagination cursors)"
+                "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
+                "before running in production"
+            )
+        if production and self.cursor_key() == LOCAL_JWT_SECRET:
+            raise ValueError(
+                "Pagination cursors would be signed with the local development placeholder; "
+                "set QUIRE_CURSOR_SECRET (or SUPABASE_JWT_SECRET) before running in production"
             )
         if self.app.environment == "production" and not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")

@@ -1,0 +1,55 @@
+"""Production settings: every token and cursor is signed with a secret of the project's."""
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from api.auth import TokenVerifier, issue_token
+from api.errors import Unauthorized
+from api.settings import AppSettings, DatabaseSettings, Settings, SupabaseSettings
+
+PROJECT_URL = "https://abc.supabase.co"
+DATABASE = DatabaseSettings(url="postgresql://quire@db.example.com/quire")
+
+
+def production(
+    *, url: str | None = None, jwt_secret: str | None = None, cursor_secret: str | None = None
+) -> Settings:
+    app = AppSettings(
+        environment="production", cursor_secret=SecretStr(cursor_secret) if cursor_secret else None
+    )
+    supabase = SupabaseSettings(url=url)
+    if jwt_secret is not None:
+        supabase = SupabaseSettings(url=url, jwt_secret=SecretStr(jwt_secret))
+    return Settings(app=app, database=DATABASE, supabase=supabase)
+
+
+async def test_signing_keys_alone_verify_tokens_once_cursors_have_their_own_secret() -> None:
+    """A project that revoked its legacy JWT secret: HS256 tokens are no longer accepted."""
+    settings = production(url=PROJECT_URL, cursor_secret="c" * 40)
+    assert settings.cursor_key() == "c" * 40
+    verifier = TokenVerifier.from_settings(settings.supabase)
+    forged = issue_token(
+        "8f7d3a5e-4b1c-4e8a-9d2f-1a2b3c4d5e6f",
+        "someone@example.com",
+        secret="a-secret-of-anyone-but-the-project-0123456789",
+        issuer=settings.supabase.auth_issuer,
+    )
+    with pytest.raises(Unauthorized):
+        await verifier.verify(forged)
+
+
+def test_cursors_fall_back_to_the_jwt_secret() -> None:
+    assert production(jwt_secret="s" * 40).cursor_key() == "s" * 40
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({}, "SUPABASE_JWT_SECRET is the local development placeholder"),
+        ({"url": PROJECT_URL}, "QUIRE_CURSOR_SECRET"),
+    ],
+    ids=["tokens forgeable", "cursors forgeable"],
+)
+def test_production_refuses_what_anyone_could_sign(changes: dict[str, str], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        production(**changes)
