@@ -73,6 +73,8 @@ class UserProfileBase(SQLModel):
 
 class UserProfile(UserProfileBase, table=True):
     __tablename__ = "user_profiles"
+    # Also for what the Data API writes (migration 0010).
+    __table_args__ = (CheckConstraint("avatar_url ~* '^https?://'", name="avatar_url_http"),)
     __mapper_args__ = EAGER_DEFAULTS
 
     id: uuid.UUID = uuid_pk()

@@ -171,6 +171,25 @@ async def test_anon_writes_nothing(session: AsyncSession, world: World) -> None:
     assert await visible(session, "DELETE FROM user_profiles RETURNING id") == []
 
 
+async def test_anon_reads_only_the_tags_of_published_posts(
+    session: AsyncSession, world: World
+) -> None:
+    """A tag that only drafts carry, or no post any more, stays out of sight."""
+    draft_only = await run(
+        session, "INSERT INTO tags (name, slug) VALUES ('Secret', 'secret') RETURNING id"
+    )
+    secret = uuid.UUID(str(draft_only.scalar_one()))
+    await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
+              p=world.draft, t=secret)  # fmt: skip
+    await run(session, "INSERT INTO tags (name, slug) VALUES ('Orphan', 'orphan')")
+    await as_anon(session)
+    assert await column(session, "SELECT slug FROM tags ORDER BY slug") == ["rls"]
+    await as_user(session, world.other)
+    assert await column(session, "SELECT slug FROM tags ORDER BY slug") == ["rls"]
+    await as_user(session, world.author)
+    assert await column(session, "SELECT slug FROM tags ORDER BY slug") == ["rls", "secret"]
+
+
 # --- authenticated: also its own drafts, its own users row, writes to what it owns ----------
 
 
@@ -270,6 +289,12 @@ async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: Wor
         a=world.author,
     )
     assert RLS_VIOLATION in message
+    for delete in (
+        "DELETE FROM posts RETURNING id",
+        "DELETE FROM post_tags RETURNING post_id",
+        "DELETE FROM user_profiles RETURNING user_id",
+    ):
+        assert await column(session, delete) == [], delete
     assert await column(session, "SELECT id FROM posts WHERE id = :id", id=world.draft) == [
         world.draft
     ]
@@ -340,6 +365,19 @@ async def test_data_api_roles_cannot_call_the_counters_helpers(
         ):
             message = await denied(session, call, t=world.tag, a=world.author)
             assert "permission denied for function" in message
+
+
+async def test_an_avatar_is_an_http_url_whoever_writes_it(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.author)
+    message = await denied(
+        session, "UPDATE user_profiles SET avatar_url = 'javascript:alert(1)' WHERE user_id = :u",
+        u=world.author,
+    )  # fmt: skip
+    assert "ck_user_profiles_avatar_url_http" in message
+    await run(session, "UPDATE user_profiles SET avatar_url = 'https://cdn.example.com/a.png' "
+              "WHERE user_id = :u", u=world.author)  # fmt: skip
 
 
 async def test_no_data_api_role_reads_the_migration_history(
