@@ -189,11 +189,15 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
-    from db.seed import seed  # a development tool: its progress bar is a dev dependency
+    # A development tool: its progress bar is a dev dependency.
+    from db.seed import SeedRefused, seed
 
     with migration_database(settings) as migrations_url, local_database(settings) as url:
         migrate.upgrade(migrations_url)
-        print(asyncio.run(seed(url, args.posts)).summary())
+        try:
+            print(asyncio.run(seed(url, args.posts)).summary())
+        except SeedRefused as refusal:
+            raise SystemExit(str(refusal)) from None
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:

@@ -61,6 +61,10 @@ SYLLABLES = (
 )  # fmt: skip
 
 
+class SeedRefused(RuntimeError):
+    """The database is not one to fill with sample data; the message says why."""
+
+
 @dataclass(frozen=True)
 class SeedReport:
     users: int
@@ -124,6 +128,7 @@ async def seed(
     users = max(1, posts // POSTS_PER_USER)
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
+        await _refuse_supabase_auth(connection)
         async with connection.transaction():
             await _prepare(connection)
             tag_ids = await _upsert_tags(connection)
@@ -143,6 +148,24 @@ async def seed(
     finally:
         await connection.close()
     return SeedReport(users=users, posts=posts, seconds=time.monotonic() - started)
+
+
+async def _refuse_supabase_auth(connection: asyncpg.Connection) -> None:
+    """Refuse a database whose auth.users is Supabase Auth's (it has `instance_id`).
+
+    The seed's accounts fill only the columns Quire reads: Supabase Auth could not read them,
+    and its user list would break. supabase/seed.sql writes accounts it can sign in.
+    """
+    supabase_auth = await connection.fetchval(
+        "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'auth' "
+        "AND table_name = 'users' AND column_name = 'instance_id')"
+    )
+    if supabase_auth:
+        raise SeedRefused(
+            "This database's auth.users belongs to Supabase Auth, which could not read the "
+            "seed's accounts: seed a local database (make seed without DATABASE_URL), or use "
+            "supabase/seed.sql for a Supabase one."
+        )
 
 
 async def _prepare(connection: asyncpg.Connection) -> None:
@@ -310,7 +333,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url:
         raise SystemExit("Set DATABASE_URL or pass --database-url.")
-    report = asyncio.run(seed(args.database_url, args.posts, random_seed=args.random_seed))
+    try:
+        report = asyncio.run(seed(args.database_url, args.posts, random_seed=args.random_seed))
+    except SeedRefused as refusal:
+        raise SystemExit(str(refusal)) from None
     print(report.summary())
 
 

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from db import migrate
-from db.seed import TAG_COUNT, TAGS_PER_POST, _drop_secondary_indexes, seed
+from db.seed import TAG_COUNT, TAGS_PER_POST, SeedRefused, _drop_secondary_indexes, seed
 from db.url import asyncpg_arguments
 from tests.support import recreate_database
 
@@ -84,3 +84,20 @@ async def test_a_large_load_keeps_the_unique_indexes(seeded: asyncpg.Connection)
     assert dropped
     assert not any("UNIQUE" in definition for definition in dropped)
     assert "uq_posts_slug" in left
+
+
+async def test_a_database_of_supabase_auth_is_refused(direct_url: str) -> None:
+    """Its auth.users could not read the seed's accounts: nothing is written."""
+    url = await recreate_database(direct_url, "quire_seed_supabase")
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        await connection.execute(
+            "CREATE SCHEMA auth; CREATE TABLE auth.users "
+            "(instance_id uuid, id uuid PRIMARY KEY, email text, created_at timestamptz)"
+        )
+        await asyncio.to_thread(migrate.upgrade, url)
+        with pytest.raises(SeedRefused, match="Supabase Auth"):
+            await seed(url, 10, progress=False)
+        assert await count(connection, "SELECT count(*) FROM auth.users") == 0
+    finally:
+        await connection.close()
