@@ -38,7 +38,7 @@ class DatabaseSettings(BaseSettings):
     pool_size: int = 20
     max_overflow: int = 0
     embedded_dir: Path = Path(".data/postgres")
-    embedded_port: int = 54322
+    embedded_port: int = 54332
     embedded_name: str = "quire"
 
 
