@@ -79,6 +79,9 @@ def configure(**kwargs: Any) -> None:
 # A migration waiting on a lock blocks every query queued behind it: give up instead, and
 # let the deploy be retried, rather than stall a live API.
 LOCK_TIMEOUT = "10s"
+# A migration's own work is not cut short by a statement timeout its role may carry: a rewrite
+# or an index of a large table takes minutes (see 0006, 0007).
+STATEMENT_TIMEOUT = "0"
 
 
 def lock_timeout() -> str:
@@ -93,12 +96,14 @@ def run_migrations_offline() -> None:
     with context.begin_transaction():
         # The Supabase CLI runs each exported revision in a transaction of its own.
         context.execute(f"SET LOCAL lock_timeout = '{lock_timeout()}'")
+        context.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
         context.run_migrations()
 
 
 def do_run_migrations(connection: Connection) -> None:
     # For the whole session: each revision commits on its own (below).
     connection.exec_driver_sql(f"SET lock_timeout = '{lock_timeout()}'")
+    connection.exec_driver_sql(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
     connection.commit()
     # A revision can then validate, in a transaction of its own, a constraint the one before
     # added NOT VALID, without holding the latter's lock; a failed run stops at the last

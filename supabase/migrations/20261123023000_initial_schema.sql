@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 CREATE TABLE alembic_version (
     version_num VARCHAR(32) NOT NULL, 
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)

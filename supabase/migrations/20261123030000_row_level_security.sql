@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0001 -> 0002
 
 DO $$

@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0002 -> 0003
 
 ALTER TABLE tags ADD COLUMN published_post_count BIGINT DEFAULT '0' NOT NULL;

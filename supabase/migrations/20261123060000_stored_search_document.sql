@@ -4,6 +4,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0003 -> 0004
 
 DROP INDEX ix_posts_search;

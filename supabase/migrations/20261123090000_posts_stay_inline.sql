@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0004 -> 0005
 
 ALTER TABLE posts SET (toast_tuple_target = 8160);

@@ -4,6 +4,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0005 -> 0006
 
 ALTER TABLE post_tags ADD COLUMN post_published_at TIMESTAMP WITH TIME ZONE;

@@ -4,6 +4,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0006 -> 0007
 
 CREATE UNIQUE INDEX uq_posts_slug_pattern ON posts (slug varchar_pattern_ops);

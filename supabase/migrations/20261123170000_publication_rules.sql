@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0007 -> 0008
 
 CREATE FUNCTION public.stamp_published_at() RETURNS trigger

@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0008 -> 0009
 
 ALTER TABLE public.posts VALIDATE CONSTRAINT ck_posts_published_posts_have_published_at;

@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0009 -> 0010
 
 DROP POLICY tags_select_anon ON public.tags;

@@ -3,6 +3,8 @@
 
 SET LOCAL lock_timeout = '10s';
 
+SET LOCAL statement_timeout = '0';
+
 -- Running upgrade 0010 -> 0011
 
 ALTER TABLE public.user_profiles VALIDATE CONSTRAINT ck_user_profiles_avatar_url_http;
