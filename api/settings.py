@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
                 "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
                 "before running in production"
             )
+        if production and self.supabase.url and not _fetched_safely(self.supabase.url):
+            raise ValueError(
+                "SUPABASE_URL must be https:// in production: the token signing keys are "
+                "fetched from it, and anyone on the way could replace them"
+            )
         if production and self.cursor_key() == LOCAL_JWT_SECRET:
             raise ValueError(
                 "Pagination cursors would be signed with the local development placeholder; "
@@ -92,6 +98,12 @@ class Settings(BaseSettings):
         if self.app.environment == "production" and not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")
         return self
+
+
+def _fetched_safely(url: str) -> bool:
+    """https, or plain http to this machine (a local Supabase stack)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in {"127.0.0.1", "localhost", "::1"}
 
 
 FORGEABLE_TOKENS_REFUSAL = (

@@ -47,9 +47,15 @@ def test_cursors_fall_back_to_the_jwt_secret() -> None:
     [
         ({}, "SUPABASE_JWT_SECRET is the local development placeholder"),
         ({"url": PROJECT_URL}, "QUIRE_CURSOR_SECRET"),
+        ({"url": "http://abc.supabase.co", "jwt_secret": "s" * 40}, "https://"),
     ],
-    ids=["tokens forgeable", "cursors forgeable"],
+    ids=["tokens forgeable", "cursors forgeable", "keys fetched in the clear"],
 )
 def test_production_refuses_what_anyone_could_sign(changes: dict[str, str], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
         production(**changes)
+
+
+def test_a_local_supabase_stack_may_be_plain_http() -> None:
+    settings = production(url="http://127.0.0.1:54321", jwt_secret="s" * 40)
+    assert settings.supabase.jwks_url == "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"
