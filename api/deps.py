@@ -98,7 +98,7 @@ async def get_optional_user(
         raise Unauthorized("The access token carries no email address.")
     user = await users.sign_in(session, claims.sub, claims.email)
     if user is None:
-        raise Unauthorized("The account behind this token no longer exists.")
+        raise Unauthorized("The account behind this token no longer exists, or is banned.")
     if not user.is_active:
         raise Forbidden("This account has been deactivated.")
     return user

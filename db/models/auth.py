@@ -14,5 +14,8 @@ auth_users = Table(
     Column("id", Uuid, primary_key=True),
     Column("email", Text),
     Column("created_at", DateTime(timezone=True)),
+    # Set by Supabase Auth for a banned or soft-deleted account (the stand-in has them: 0012).
+    Column("banned_until", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
     schema="auth",
 )

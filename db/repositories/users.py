@@ -47,7 +47,8 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
-    """The caller's row, created or refreshed from their token; None if the account is gone.
+    """The caller's row, created or refreshed from their token; None if the account is gone,
+    banned or deleted in Supabase Auth (noticed within SEEN_RESOLUTION).
 
     Most requests come from a known user whose email is unchanged and who was seen a moment
     ago: one SELECT. Otherwise one upsert, which is also what makes concurrent first requests
@@ -67,14 +68,18 @@ def _seen_recently(user: User) -> bool:
 
 
 async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
-    """Insert or refresh the user, only if Supabase Auth still has the account."""
+    """Insert or refresh the user, only if Supabase Auth has the account in good standing."""
     # One sign-in write per user at a time. Two concurrent first requests would otherwise both
     # insert the row: ON CONFLICT arbitrates on `id` only, so the second can block on the
     # first's email index entry while the first waits on the second (a post's foreign-key
     # check on the half-inserted row), and PostgreSQL aborts one as a deadlock.
     lock = func.pg_advisory_xact_lock(SIGN_IN_LOCKS, func.hashtext(str(user_id)))
     await session.exec(select(lock))
-    account_exists = exists().where(auth_users.c.id == user_id)
+    account_exists = exists().where(
+        auth_users.c.id == user_id,
+        auth_users.c.deleted_at.is_(None),
+        or_(auth_users.c.banned_until.is_(None), auth_users.c.banned_until <= func.now()),
+    )
     values = sql_select(
         literal(user_id), literal(email), literal(default_name(email)), func.now()
     ).where(account_exists)

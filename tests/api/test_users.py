@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -116,6 +117,40 @@ async def test_a_deleted_account_is_401(client: AsyncClient) -> None:
     response = await client.get(ME, headers=bearer(make_token(uuid.uuid4(), "ghost@example.com")))
     assert response.status_code == 401
     assert "no longer exists" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "standing",
+    ["banned_until = now() + interval '1 day'", "deleted_at = now()"],
+    ids=["banned", "soft-deleted"],
+)
+async def test_a_banned_or_deleted_account_is_refused_at_its_next_refresh(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts, standing: str
+) -> None:
+    user_id, headers = await accounts.new()
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    stale = datetime.now(UTC) - SEEN_RESOLUTION - timedelta(seconds=1)
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE users SET last_seen_at = :at WHERE id = :id").bindparams(at=stale, id=user_id)
+    )
+    await session.exec(  # type: ignore[call-overload]
+        text(f"UPDATE auth.users SET {standing} WHERE id = :id").bindparams(id=user_id)
+    )
+    response = await client.get(ME, headers=headers)
+    assert response.status_code == 401
+    assert "banned" in response.json()["detail"]
+
+
+async def test_a_ban_that_has_ended_lets_the_account_back_in(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    await session.exec(  # type: ignore[call-overload]
+        text(
+            "UPDATE auth.users SET banned_until = now() - interval '1 day' WHERE id = :id"
+        ).bindparams(id=user_id)
+    )
+    assert (await client.get(ME, headers=headers)).status_code == 200
 
 
 async def test_an_email_used_by_another_user_is_409(

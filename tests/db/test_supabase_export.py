@@ -25,7 +25,8 @@ SEED = (SUPABASE_DIR / "seed.sql").read_text()
 
 # Stand-ins for what a Supabase project holds before Quire's first migration: its managed
 # schemas with a table or function in each, Supabase Auth's tables (only the columns the seed
-# writes) and its own auth.uid()/auth.jwt(), which the migrations must leave alone.
+# writes and Quire reads) and its own auth.uid()/auth.jwt(), which the migrations must leave
+# alone.
 SUPABASE_STAND_IN = """
 CREATE SCHEMA auth;
 CREATE TABLE auth.users (
@@ -34,7 +35,7 @@ CREATE TABLE auth.users (
     raw_app_meta_data jsonb, raw_user_meta_data jsonb, created_at timestamptz,
     updated_at timestamptz, confirmation_token varchar(255), recovery_token varchar(255),
     email_change varchar(255), email_change_token_new varchar(255),
-    is_anonymous boolean NOT NULL DEFAULT false
+    banned_until timestamptz, deleted_at timestamptz, is_anonymous boolean NOT NULL DEFAULT false
 );
 CREATE TABLE auth.identities (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
