@@ -75,6 +75,7 @@ async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: s
     # check on the half-inserted row), and PostgreSQL aborts one as a deadlock.
     lock = func.pg_advisory_xact_lock(SIGN_IN_LOCKS, func.hashtext(str(user_id)))
     await session.exec(select(lock))
+    await _refresh_stale_holder(session, user_id, email)
     account_exists = exists().where(
         auth_users.c.id == user_id,
         auth_users.c.deleted_at.is_(None),
@@ -90,6 +91,24 @@ async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: s
     )
     upserted = await session.exec(statement.returning(col(User.id)))
     return upserted.first() is not None
+
+
+async def _refresh_stale_holder(session: AsyncSession, user_id: uuid.UUID, email: str) -> None:
+    """Give another user holding `email` the email Supabase Auth now has for them.
+
+    A user's email is copied from their token, so one who changed it in Supabase Auth keeps
+    the old one here until their next request: whoever signs up with it meanwhile would get
+    a 409 on every request. Two accounts that Supabase Auth gives the same email still do.
+    """
+    # Aliased: Supabase Auth's table is also named `users`.
+    account = auth_users.alias("account").c
+    stale = (
+        update(User)
+        .where(func.lower(User.email) == func.lower(literal(email)), col(User.id) != user_id)
+        .where(account.id == User.id, func.lower(account.email) != func.lower(User.email))
+        .values(email=account.email)
+    )
+    await session.exec(stale)
 
 
 async def _reload(session: AsyncSession, user_id: uuid.UUID) -> User | None:

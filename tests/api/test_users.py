@@ -164,6 +164,23 @@ async def test_an_email_used_by_another_user_is_409(
     assert response.json()["status"] == 409
 
 
+async def test_an_email_given_up_in_supabase_auth_passes_to_its_new_owner(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    """Ada changes her email in Supabase Auth and makes no request here; Bob signs up with her
+    old one, and is let in rather than refused until Ada comes back."""
+    ada_id, ada = await accounts.new("shared@example.com")
+    assert (await client.get(ME, headers=ada)).status_code == 200
+    await session.exec(  # type: ignore[call-overload]
+        text("UPDATE auth.users SET email = 'ada@example.com' WHERE id = :id").bindparams(id=ada_id)
+    )
+    _, bob = await accounts.new("Shared@example.com")
+    response = await client.get(ME, headers=bob)
+    assert response.status_code == 200, response.text
+    emails = text("SELECT email FROM users WHERE id = :id").bindparams(id=ada_id)
+    assert (await session.exec(emails)).scalar() == "ada@example.com"  # type: ignore[call-overload]
+
+
 async def test_a_deactivated_user_is_403(
     client: AsyncClient, session: AsyncSession, accounts: Accounts
 ) -> None:
