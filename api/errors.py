@@ -130,6 +130,12 @@ class ServiceUnavailable(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
+class BadGateway(DomainError):
+    """A service Quire depends on refused what it was sent: retrying will not help."""
+
+    status = HTTPStatus.BAD_GATEWAY
+
+
 # RFC 9110's names, which this Python's HTTPStatus predates.
 RFC9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 

@@ -12,11 +12,12 @@ from typing import Any, Protocol
 
 import httpx
 from starlette.concurrency import run_in_threadpool
+from storage3.exceptions import StorageApiError
 from storage3.types import FileOptions
 from storage3.utils import StorageException
 from supabase import ClientOptions, create_client
 
-from api.errors import ServiceUnavailable
+from api.errors import BadGateway, ServiceUnavailable
 from api.settings import Settings
 
 logger = logging.getLogger("quire.storage")
@@ -28,6 +29,7 @@ IMMUTABLE_SECONDS = "31536000"
 STORAGE_TIMEOUT_SECONDS = 10
 OBJECT_KEY = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/[0-9a-f]{32}\.(png|jpg|webp)")
 UNAVAILABLE = "Avatar storage is unavailable; try again shortly."
+REFUSED = "Avatar storage refused the image: its bucket's settings do not allow it."
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,11 @@ class SupabaseAvatarStore:
         }
         try:
             await run_in_threadpool(self._bucket.upload, key, image.content, options)
+        except StorageApiError as error:
+            logger.error("avatar upload to Supabase Storage failed: %s", error)
+            if _refused(error):
+                raise BadGateway(REFUSED) from error
+            raise ServiceUnavailable(UNAVAILABLE) from error
         except (StorageException, httpx.HTTPError) as error:
             logger.error("avatar upload to Supabase Storage failed: %s", error)
             raise ServiceUnavailable(UNAVAILABLE) from error
@@ -180,6 +187,13 @@ class SupabaseAvatarStore:
             await run_in_threadpool(self._bucket.remove, [key])
         except (StorageException, httpx.HTTPError) as error:
             logger.warning("cannot remove an old avatar from Supabase Storage: %s", error)
+
+
+def _refused(error: StorageApiError) -> bool:
+    """A 4xx from Storage (no such bucket, a size or type it does not allow, a wrong key):
+    the bucket or the key is misconfigured, and a retry would be refused again."""
+    status = str(error.status)
+    return status.isdigit() and 400 <= int(status) < 500
 
 
 def build_avatar_store(settings: Settings) -> AvatarStore:

@@ -42,7 +42,7 @@ async def read_image(upload: UploadFile) -> Image:
     return image
 
 
-@router.put(AVATAR_PATH, responses=problem_responses(*SIGN_IN_ERRORS, 413, 415))
+@router.put(AVATAR_PATH, responses=problem_responses(*SIGN_IN_ERRORS, 413, 415, 502))
 async def upload_my_avatar(
     file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image of at most 2 MB.")],
     user: CurrentUser,

@@ -369,13 +369,30 @@ async def test_an_upload_leaves_another_users_supabase_avatar_alone(
     assert set(storage.objects) == {their_key, my_key}
 
 
-async def test_a_storage_failure_is_a_503_and_keeps_the_profile(
+async def test_a_bucket_that_refuses_the_image_is_a_502_and_keeps_the_profile(
     database_url: str, session: AsyncSession, media_dir: Path, storage: StorageStandIn
 ) -> None:
+    """No such bucket (or a size or type it does not allow): retrying would not help."""
     storage.bucket = "some-other-bucket"
     settings = avatar_settings(database_url, media_dir, storage.url)
     async with serve_app(settings, session, PUBLIC_URL) as client:
         _, headers = await sign_up(session, issuer=storage.url)
+        response = await put_avatar(client, headers, png())
+        assert_problem(response, 502)
+        assert "retry-after" not in response.headers
+        me = await client.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"] is None
+
+
+async def test_storage_out_of_reach_is_a_503_and_keeps_the_profile(
+    database_url: str, session: AsyncSession, media_dir: Path
+) -> None:
+    down = StorageStandIn()
+    down.start()
+    down.stop()
+    settings = avatar_settings(database_url, media_dir, down.url)
+    async with serve_app(settings, session, PUBLIC_URL) as client:
+        _, headers = await sign_up(session, issuer=down.url)
         assert_problem(await put_avatar(client, headers, png()), 503)
         me = await client.get("/api/v1/users/me", headers=headers)
     assert me.json()["profile"] is None
