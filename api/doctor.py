@@ -18,12 +18,14 @@ from alembic.script import ScriptDirectory
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
+from storage3 import SyncBucket
 from storage3.exceptions import StorageApiError
 from storage3.utils import StorageException
 from supabase import ClientOptions, create_client
 
 from api.auth import ASYMMETRIC_ALGORITHMS
 from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
+from api.storage import AVATAR_MEDIA_TYPES, MAX_AVATAR_BYTES
 from db.engine import create_engine
 from db.migrate import alembic_config
 from db.url import DatabaseTarget, PoolMode, parse_database_url
@@ -180,7 +182,7 @@ async def check_storage(settings: Settings) -> Outcome:
     key = supabase.service_role_key.get_secret_value()
     name = supabase.avatars_bucket
     try:
-        public = await asyncio.to_thread(_bucket_is_public, supabase.url, key, name)
+        bucket = await asyncio.to_thread(_bucket, supabase.url, key, name)
     except StorageApiError as error:
         if str(error.status) == "404":
             return Outcome(
@@ -189,16 +191,31 @@ async def check_storage(settings: Settings) -> Outcome:
         return Outcome("fail", f"Storage refused the request: {error.message}")
     except (StorageException, httpx.HTTPError) as error:
         return Outcome("fail", f"Storage unreachable at {supabase.url}: {error}")
-    if not public:
-        return Outcome("warn", f"bucket {name!r} is private: avatar URLs will not load")
+    if problems := _bucket_problems(bucket):
+        return Outcome("fail", f"bucket {name!r}: {'; '.join(problems)}")
     return Outcome("ok", f"bucket {name!r} is present and public")
 
 
-def _bucket_is_public(url: str, service_role_key: str, name: str) -> bool:
+def _bucket(url: str, service_role_key: str, name: str) -> SyncBucket:
     with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS) as http:
         options = ClientOptions(auto_refresh_token=False, persist_session=False, httpx_client=http)
         client = create_client(url, service_role_key, options)
-        return client.storage.get_bucket(name).public
+        return client.storage.get_bucket(name)
+
+
+def _bucket_problems(bucket: SyncBucket) -> list[str]:
+    """What in the bucket's settings would make avatar uploads or their URLs fail."""
+    problems = []
+    if not bucket.public:
+        problems.append("it is private, so avatar URLs will not load")
+    if bucket.file_size_limit is not None and int(bucket.file_size_limit) < MAX_AVATAR_BYTES:
+        problems.append(
+            f"its file size limit ({bucket.file_size_limit}) is below {MAX_AVATAR_BYTES} bytes"
+        )
+    allowed = bucket.allowed_mime_types or []
+    if missing := [kind for kind in AVATAR_MEDIA_TYPES if allowed and kind not in allowed]:
+        problems.append(f"it does not allow {', '.join(missing)}")
+    return problems
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (

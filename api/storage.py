@@ -44,6 +44,10 @@ class Image:
         return f"{hashlib.sha256(self.content).hexdigest()[:32]}.{self.extension}"
 
 
+# What `sniff_image` accepts, and so what the avatars bucket must allow.
+AVATAR_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
 def sniff_image(content: bytes) -> Image | None:
     """The image if its bytes say PNG, JPEG or WebP, whatever the upload claimed to be."""
     if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":

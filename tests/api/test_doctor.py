@@ -31,7 +31,7 @@ class SupabaseProjectStandIn(LoopbackServer):
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
-        self.buckets: dict[str, bool] = {}
+        self.buckets: dict[str, dict[str, object]] = {}
         self.jwks_status = 200
         self.storage_headers: dict[str, str] = {}
         super().__init__(self._handler())
@@ -42,7 +42,7 @@ class SupabaseProjectStandIn(LoopbackServer):
         bucket = path.removeprefix("/storage/v1/bucket/")
         self.storage_headers = headers
         if bucket in self.buckets:
-            return 200, bucket_json(bucket, public=self.buckets[bucket])
+            return 200, bucket_json(bucket, **self.buckets[bucket])
         return 400, {"statusCode": "404", "error": "Bucket not found", "message": "not found"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -65,11 +65,16 @@ class SupabaseProjectStandIn(LoopbackServer):
         return Handler
 
 
-def bucket_json(name: str, *, public: bool) -> dict[str, object]:
+# The bucket as supabase/config.toml declares it.
+AVATARS = {"public": True, "file_size_limit": 2097152,
+           "allowed_mime_types": ["image/png", "image/jpeg", "image/webp"]}  # fmt: skip
+
+
+def bucket_json(name: str, **settings: object) -> dict[str, object]:
     return {
-        "id": name, "name": name, "owner": "", "public": public,
+        "id": name, "name": name, "owner": "",
         "created_at": "2026-11-23T03:00:00Z", "updated_at": "2026-11-23T03:00:00Z",
-        "file_size_limit": 2097152, "allowed_mime_types": ["image/png"],
+        **AVATARS, **settings,
     }  # fmt: skip
 
 
@@ -217,19 +222,43 @@ async def test_auth_keys_without_supabase_url() -> None:
 
 
 async def test_a_public_avatars_bucket_passes(project: SupabaseProjectStandIn) -> None:
-    project.buckets = {"avatars": True}
+    project.buckets = {"avatars": {}}
     settings = settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
     outcome = await doctor.check_storage(settings)
     assert outcome == doctor.Outcome("ok", "bucket 'avatars' is present and public")
     assert project.storage_headers["apikey"] == SERVICE_ROLE_KEY
 
 
-async def test_a_private_bucket_warns_and_a_missing_one_fails(
-    project: SupabaseProjectStandIn,
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"public": False}, "private"),
+        ({"file_size_limit": 1048576}, "file size limit (1048576)"),
+        ({"allowed_mime_types": ["image/png", "image/jpeg"]}, "does not allow image/webp"),
+    ],
+    ids=["private", "too small", "no webp"],
+)
+async def test_a_bucket_that_would_refuse_avatars_fails(
+    project: SupabaseProjectStandIn, settings: dict[str, object], problem: str
 ) -> None:
+    project.buckets = {"avatars": settings}
+    outcome = await doctor.check_storage(
+        settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
+    )
+    assert outcome.status == "fail"
+    assert problem in outcome.detail
+
+
+async def test_any_type_allowed_and_no_limit_pass(project: SupabaseProjectStandIn) -> None:
+    project.buckets = {"avatars": {"file_size_limit": None, "allowed_mime_types": None}}
+    outcome = await doctor.check_storage(
+        settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
+    )
+    assert outcome.status == "ok"
+
+
+async def test_a_missing_bucket_fails(project: SupabaseProjectStandIn) -> None:
     settings = settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
-    project.buckets = {"avatars": False}
-    assert (await doctor.check_storage(settings)).status == "warn"
     project.buckets = {}
     missing = await doctor.check_storage(settings)
     assert missing.status == "fail"
@@ -254,7 +283,7 @@ async def test_a_ready_project_exits_zero(
     database_url: str, direct_url: str, project: SupabaseProjectStandIn, capsys: Any
 ) -> None:
     project.keys = [es256_jwk("key-1")]
-    project.buckets = {"avatars": True}
+    project.buckets = {"avatars": {}}
     settings = settings_for(
         database_url,
         pool_mode=POOL_MODE,
