@@ -15,7 +15,7 @@ from typing import Any, Literal
 import httpx
 import jwt
 from alembic.script import ScriptDirectory
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from storage3 import SyncBucket
@@ -136,6 +136,12 @@ async def check_auth_keys(settings: Settings) -> Outcome:
     supabase = settings.supabase
     secret = supabase.jwt_secret.get_secret_value()
     has_secret = bool(secret) and secret != LOCAL_JWT_SECRET
+    if has_secret and _signs_another_key(secret, supabase.service_role_key):
+        return Outcome(
+            "fail",
+            "SUPABASE_JWT_SECRET did not sign the project's legacy service_role key: it is "
+            "not this project's JWT secret, and its HS256 tokens would all be refused",
+        )
     if not supabase.jwks_url:
         if has_secret:
             return Outcome("ok", "HS256 with SUPABASE_JWT_SECRET (set SUPABASE_URL for JWKS)")
@@ -153,6 +159,22 @@ async def check_auth_keys(settings: Settings) -> Outcome:
     if has_secret:
         return Outcome("ok", "HS256 with SUPABASE_JWT_SECRET (the JWKS lists no ES256/RS256 key)")
     return Outcome("fail", "the JWKS lists no ES256/RS256 key and SUPABASE_JWT_SECRET is not set")
+
+
+def _signs_another_key(secret: str, service_role_key: SecretStr | None) -> bool:
+    """Whether the project's legacy service_role key (a JWT signed with the project's JWT
+    secret) shows that `secret` is not that secret. A new-style key (`sb_secret_…`) says
+    nothing either way."""
+    key = service_role_key.get_secret_value() if service_role_key else ""
+    if not key.startswith("eyJ"):
+        return False
+    try:
+        jwt.decode(key, secret, algorithms=["HS256"], options={"verify_aud": False})
+    except jwt.InvalidSignatureError:
+        return True
+    except jwt.PyJWTError:
+        return False
+    return False
 
 
 def _signing_algorithms(jwks_url: str) -> list[str]:

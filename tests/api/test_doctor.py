@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import jwt
 import pytest
 from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -209,6 +210,27 @@ async def test_no_usable_key_fails(project: SupabaseProjectStandIn) -> None:
     outcome = await doctor.check_auth_keys(settings)
     assert outcome.status == "fail"
     assert "JWKS unusable" in outcome.detail
+
+
+def legacy_service_role_key(secret: str) -> str:
+    """A legacy service_role API key, as Supabase signs it with the project's JWT secret."""
+    claims = {"iss": "supabase", "ref": "abc", "role": "service_role", "iat": 1, "exp": 2**31}
+    return jwt.encode(claims, secret, "HS256")
+
+
+async def test_a_jwt_secret_that_did_not_sign_the_projects_keys_fails() -> None:
+    mistyped = settings_for(
+        secret=PROJECT_SECRET + "x", service_role_key=legacy_service_role_key(PROJECT_SECRET)
+    )
+    outcome = await doctor.check_auth_keys(mistyped)
+    assert outcome.status == "fail"
+    assert "not this project's JWT secret" in outcome.detail
+    right = settings_for(
+        secret=PROJECT_SECRET, service_role_key=legacy_service_role_key(PROJECT_SECRET)
+    )
+    assert (await doctor.check_auth_keys(right)).status == "ok"
+    new_style = settings_for(secret=PROJECT_SECRET, service_role_key="sb_secret_abc123")
+    assert (await doctor.check_auth_keys(new_style)).status == "ok"
 
 
 async def test_auth_keys_without_supabase_url() -> None:
