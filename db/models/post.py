@@ -48,6 +48,9 @@ class Post(PostBase, table=True):
         CheckConstraint(
             "NOT is_published OR published_at IS NOT NULL", name="published_posts_have_published_at"
         ),
+        # The API's rules, for what the Data API writes too (migration 0013).
+        CheckConstraint("btrim(title, ' ') <> ''", name="title_visible"),
+        CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_shape"),
         # Rows up to ~8 KB stay whole: see migration 0005.
         {"postgresql_with": {"toast_tuple_target": 8160}},
     )

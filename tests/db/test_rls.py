@@ -380,6 +380,27 @@ async def test_an_avatar_is_an_http_url_whoever_writes_it(
               "WHERE user_id = :u", u=world.author)  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("title", "slug", "rule"),
+    [
+        ("  ", "blank", "ck_posts_title_visible"),
+        ("t", "A/B", "ck_posts_slug_shape"),
+        ("t", "trailing-", "ck_posts_slug_shape"),
+    ],
+    ids=["blank title", "slash and capitals", "trailing hyphen"],
+)
+async def test_a_post_keeps_the_apis_title_and_slug_rules_whoever_writes_it(
+    session: AsyncSession, world: World, title: str, slug: str, rule: str
+) -> None:
+    await as_user(session, world.author)
+    message = await denied(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, :t, 'c', :s)",
+        a=world.author, t=title, s=slug,
+    )  # fmt: skip
+    assert rule in message
+
+
 async def test_no_data_api_role_reads_the_migration_history(
     session: AsyncSession, world: World
 ) -> None:
