@@ -57,8 +57,9 @@ def local_database(settings: Settings) -> Iterator[str]:
     try:
         yield start_embedded(settings)
     finally:
-        # One the developer started (`make db`, another `make dev`) is theirs to stop.
-        if not was_running:
+        # One the developer started (`make db`, another `make dev`) is theirs to stop, and one
+        # that another command began to use meanwhile is left to it.
+        if not was_running and server.is_running() and not server.has_other_clients():
             server.stop()
 
 

@@ -73,6 +73,15 @@ class EmbeddedPostgres:
         if self.is_running():
             self._pg_ctl("-w", "-m", "fast", "stop")
 
+    def has_other_clients(self) -> bool:
+        """Whether a client other than this check is connected (another command, an app)."""
+        count = self.psql(
+            "-tAc",
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        )
+        return int(count.strip() or 0) > 0
+
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():
             return False

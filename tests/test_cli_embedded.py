@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import uvicorn
 
@@ -13,6 +14,7 @@ from api import cli
 from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
 from db.embedded import EmbeddedPostgres, free_port
+from db.url import asyncpg_arguments
 
 NAME = "quire_cli"
 UNUSED = Path("unused")
@@ -59,6 +61,21 @@ def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPo
     assert not embedded.is_running()
 
 
+async def test_a_server_another_command_began_to_use_is_left_to_it(
+    embedded: EmbeddedPostgres,
+) -> None:
+    """`make psql` started it, then `make dev` connected: quitting psql must not cut dev off."""
+    embedded.stop()
+    with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
+        other = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        assert embedded.is_running()
+        assert await other.fetchval("SELECT 1") == 1
+    finally:
+        await other.close()
+    embedded.stop()
+
+
 class FakeServer:
     """Stands in for EmbeddedPostgres: records starts and stops, runs nothing."""
 
@@ -69,6 +86,9 @@ class FakeServer:
 
     def is_running(self) -> bool:
         return self.running
+
+    def has_other_clients(self) -> bool:
+        return False
 
     def start(self) -> None:
         if not self.running:
