@@ -10,6 +10,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from typing import Any, Literal
 
 import httpx
@@ -235,7 +236,9 @@ def _bucket_problems(bucket: SyncBucket) -> list[str]:
             f"its file size limit ({bucket.file_size_limit}) is below {MAX_AVATAR_BYTES} bytes"
         )
     allowed = bucket.allowed_mime_types or []
-    if missing := [kind for kind in AVATAR_MEDIA_TYPES if allowed and kind not in allowed]:
+    # Storage matches patterns such as `image/*`, as Supabase's own avatars example uses.
+    refused = [kind for kind in AVATAR_MEDIA_TYPES if not any(fnmatch(kind, p) for p in allowed)]
+    if allowed and (missing := refused):
         problems.append(f"it does not allow {', '.join(missing)}")
     return problems
 

@@ -85,10 +85,10 @@ class Settings(BaseSettings):
                 "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
                 "before running in production"
             )
-        if production and self.supabase.url and not _fetched_safely(self.supabase.url):
+        if self.supabase.url and not _fetched_safely(self.supabase.url):
             raise ValueError(
-                "SUPABASE_URL must be https:// in production: the token signing keys are "
-                "fetched from it, and anyone on the way could replace them"
+                "SUPABASE_URL must be https:// (plain http only to this machine): the token "
+                "signing keys are fetched from it, and anyone on the way could replace them"
             )
         if production and self.cursor_key() == LOCAL_JWT_SECRET:
             raise ValueError(

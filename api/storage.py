@@ -193,11 +193,18 @@ class SupabaseAvatarStore:
             logger.warning("cannot remove an old avatar from Supabase Storage: %s", error)
 
 
+# A timeout or a rate limit passes: those are worth a retry.
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
 def _refused(error: StorageApiError) -> bool:
     """A 4xx from Storage (no such bucket, a size or type it does not allow, a wrong key):
     the bucket or the key is misconfigured, and a retry would be refused again."""
     status = str(error.status)
-    return status.isdigit() and 400 <= int(status) < 500
+    if not status.isdigit():
+        return False
+    code = int(status)
+    return 400 <= code < 500 and code not in RETRYABLE_STATUSES
 
 
 def build_avatar_store(settings: Settings) -> AvatarStore:

@@ -3,13 +3,14 @@
 The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set (with
 `TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler, and
 `TEST_DATABASE_POOL_MODE=transaction` when the tests go through one). Such a database's name
-must contain `test`: the suite empties it and drops and creates databases beside it.
+must have `test` as a word: the suite empties it and drops and creates databases beside it.
 
 The developer's configuration never reaches a test: `.env` and the variables the settings read
 (`DATABASE_*`, `SUPABASE_*`, `QUIRE_*`) are switched off below, before any test module loads.
 """
 
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -102,12 +103,12 @@ def expendable(variable: str) -> str | None:
         name = parse_database_url(url).url.database or ""
     except DatabaseUrlError as error:
         pytest.exit(f"{variable}: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
-    if "test" not in name.lower():
+    if not re.search(r"(^|[_-])tests?($|[_-])", name.lower()):
         pytest.exit(
             f"{variable} names the database {name!r}: refusing to run the tests on it. The "
             "suite empties its tables and drops and recreates databases beside it on the same "
-            "server (quire_cli, quire_seed, ...): point it at a database whose name contains "
-            "'test', such as quire_test.",
+            "server (quire_cli, quire_seed, ...): point it at a database whose name has "
+            "'test' as a word, such as quire_test.",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
     return url

@@ -5,7 +5,13 @@ from pydantic import SecretStr, ValidationError
 
 from api.auth import TokenVerifier, issue_token
 from api.errors import Unauthorized
-from api.settings import AppSettings, DatabaseSettings, Settings, SupabaseSettings
+from api.settings import (
+    LOCAL_JWT_SECRET,
+    AppSettings,
+    DatabaseSettings,
+    Settings,
+    SupabaseSettings,
+)
 
 PROJECT_URL = "https://abc.supabase.co"
 DATABASE = DatabaseSettings(url="postgresql://quire@db.example.com/quire")
@@ -31,7 +37,7 @@ async def test_signing_keys_alone_verify_tokens_once_cursors_have_their_own_secr
     forged = issue_token(
         "8f7d3a5e-4b1c-4e8a-9d2f-1a2b3c4d5e6f",
         "someone@example.com",
-        secret="a-secret-of-anyone-but-the-project-0123456789",
+        secret=LOCAL_JWT_SECRET,
         issuer=settings.supabase.auth_issuer,
     )
     with pytest.raises(Unauthorized):
@@ -59,3 +65,8 @@ def test_production_refuses_what_anyone_could_sign(changes: dict[str, str], name
 def test_a_local_supabase_stack_may_be_plain_http() -> None:
     settings = production(url="http://127.0.0.1:54321", jwt_secret="s" * 40)
     assert settings.supabase.jwks_url == "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"
+
+
+def test_signing_keys_are_never_fetched_in_the_clear_whatever_the_environment() -> None:
+    with pytest.raises(ValidationError, match="https://"):
+        Settings(supabase=SupabaseSettings(url="http://abc.supabase.co"))

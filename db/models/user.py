@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from db.models.post import Post
 
 
+EMAIL_MAX = 255
+
+
 class Role(StrEnum):
     USER = "user"
     MODERATOR = "moderator"
@@ -42,7 +45,7 @@ class User(UserBase, table=True):
     id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True)
     )
-    email: str = Field(max_length=255)
+    email: str = Field(max_length=EMAIL_MAX)
     role: str = Field(
         default=Role.USER,
         max_length=20,

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
+from db.models.user import EMAIL_MAX
 from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 
@@ -106,6 +107,8 @@ async def _refresh_stale_holder(session: AsyncSession, user_id: uuid.UUID, email
         update(User)
         .where(func.lower(User.email) == func.lower(literal(email)), col(User.id) != user_id)
         .where(account.id == User.id, func.lower(account.email) != func.lower(User.email))
+        # An email Quire could not hold (none, or longer than its column) is left as it was.
+        .where(func.length(account.email).between(1, EMAIL_MAX))
         .values(email=account.email)
     )
     await session.exec(stale)

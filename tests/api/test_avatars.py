@@ -20,7 +20,9 @@ import pytest
 from httpx import ASGITransport, AsyncClient, Response
 from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
+from storage3.exceptions import StorageApiError
 
+from api import storage as avatar_storage
 from api.main import create_app
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES, SupabaseAvatarStore
@@ -453,3 +455,15 @@ async def test_local_media_serves_only_stored_avatars(local: AsyncClient, path: 
     response = await local.get(f"/media/avatars/{path}")
     assert response.status_code in {404, 422}
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [("400", True), (404, True), ("413", True), ("408", False), (429, False), ("500", False)],
+)
+def test_only_a_storage_refusal_that_a_retry_would_meet_again_is_a_502(
+    status: int | str, refused: bool
+) -> None:
+    """A timeout or a rate limit is worth a retry (503); a missing bucket or a type it does not
+    allow is not (502)."""
+    assert avatar_storage._refused(StorageApiError("message", "code", status)) is refused

@@ -271,8 +271,11 @@ async def test_a_bucket_that_would_refuse_avatars_fails(
     assert problem in outcome.detail
 
 
-async def test_any_type_allowed_and_no_limit_pass(project: SupabaseProjectStandIn) -> None:
-    project.buckets = {"avatars": {"file_size_limit": None, "allowed_mime_types": None}}
+@pytest.mark.parametrize("allowed", [None, ["image/*"]], ids=["any type", "image/*"])
+async def test_types_allowed_by_pattern_and_no_limit_pass(
+    project: SupabaseProjectStandIn, allowed: list[str] | None
+) -> None:
+    project.buckets = {"avatars": {"file_size_limit": None, "allowed_mime_types": allowed}}
     outcome = await doctor.check_storage(
         settings_for(supabase_url=project.url, service_role_key=SERVICE_ROLE_KEY)
     )
