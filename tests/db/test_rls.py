@@ -280,6 +280,20 @@ async def test_authenticated_edits_only_its_own_profile(
     assert RLS_VIOLATION in message or COLUMN_DENIED in message
 
 
+async def test_a_profile_upserts_as_a_supabase_client_writes_it(
+    session: AsyncSession, world: World
+) -> None:
+    """PostgREST's upsert sets every column it inserts, the owner's id included."""
+    await as_user(session, world.author)
+    upsert = (
+        "INSERT INTO user_profiles (user_id, bio) VALUES (:u, 'Upserted') ON CONFLICT (user_id) "
+        "DO UPDATE SET user_id = EXCLUDED.user_id, bio = EXCLUDED.bio RETURNING bio"
+    )
+    assert await column(session, upsert, u=world.author) == ["Upserted"]
+    message = await denied(session, upsert, u=world.other)
+    assert RLS_VIOLATION in message
+
+
 async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: World) -> None:
     await run(session, "UPDATE users SET is_active = false WHERE id = :id", id=world.author)
     await as_user(session, world.author)
