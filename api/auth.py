@@ -14,7 +14,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKSet
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ServiceUnavailable, Unauthorized
-from api.settings import LOCAL_JWT_SECRET, SupabaseSettings
+from api.settings import SupabaseSettings
 
 AUDIENCE = "authenticated"
 USER_ROLE = "authenticated"
@@ -127,10 +127,6 @@ class TokenVerifier:
     @classmethod
     def from_settings(cls, settings: SupabaseSettings) -> "TokenVerifier":
         """HS256 when a secret is set, the JWKS when SUPABASE_URL is, `iss` pinned to it."""
-        secret: str | None = settings.jwt_secret.get_secret_value()
-        if settings.url and secret == LOCAL_JWT_SECRET:
-            # A real project never signs with the public placeholder: only a forger would.
-            secret = None
         # A cache that expires within the cooldown would leave valid tokens unverifiable.
         cache_seconds = max(settings.jwks_cache_seconds, REFETCH_COOLDOWN_SECONDS)
         keys = (
@@ -138,7 +134,7 @@ class TokenVerifier:
             if settings.jwks_url
             else None
         )
-        return cls(secret=secret or None, issuer=settings.auth_issuer, keys=keys)
+        return cls(secret=settings.hs256_secret, issuer=settings.auth_issuer, keys=keys)
 
     async def verify(self, token: str) -> TokenClaims:
         """The claims of a signed-in user's valid token; Unauthorized for anything else."""

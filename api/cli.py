@@ -26,6 +26,7 @@ from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres
 from db.engine import create_engine, create_sessionmaker
 from db.models import Role
+from db.models.auth import SUPABASE_AUTH_PROBE
 from db.repositories import users
 from db.url import parse_database_url
 
@@ -236,13 +237,8 @@ async def _on_engine(url: str, settings: Settings, work: Work, email: str) -> uu
 
 
 async def _is_supabase(engine: AsyncEngine) -> bool:
-    """Supabase Auth's users table has columns our local stand-in lacks."""
-    query = text(
-        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' "
-        "AND table_name = 'users' AND column_name = 'instance_id')"
-    )
     async with engine.connect() as connection:
-        return bool((await connection.execute(query)).scalar())
+        return bool((await connection.execute(text(SUPABASE_AUTH_PROBE))).scalar())
 
 
 async def _ensure_account(engine: AsyncEngine, email: str) -> uuid.UUID:

@@ -53,6 +53,13 @@ class SupabaseSettings(BaseSettings):
     jwks_cache_seconds: int = 600
 
     @property
+    def hs256_secret(self) -> str | None:
+        """What HS256 tokens are verified with: the JWT secret, but never the placeholder once
+        a project is configured (a real project never signs with it: only a forger would)."""
+        secret = self.jwt_secret.get_secret_value()
+        return None if not secret or (self.url and secret == LOCAL_JWT_SECRET) else secret
+
+    @property
     def auth_issuer(self) -> str | None:
         return f"{self.url.rstrip('/')}/auth/v1" if self.url else None
 
@@ -77,9 +84,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> "Settings":
-        secret = self.supabase.jwt_secret.get_secret_value()
         production = self.app.environment == "production"
-        if production and secret == LOCAL_JWT_SECRET and not self.supabase.url:
+        if production and self.supabase.hs256_secret == LOCAL_JWT_SECRET:
             raise ValueError(
                 "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
                 "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
@@ -122,9 +128,9 @@ def accepts_forged_tokens(settings: Settings) -> bool:
     as anyone. So only `local` or `test` set on purpose (environment, .env or code) serve with
     it.
     """
-    supabase, app = settings.supabase, settings.app
-    if supabase.url or supabase.jwt_secret.get_secret_value() != LOCAL_JWT_SECRET:
+    if settings.supabase.hs256_secret != LOCAL_JWT_SECRET:
         return False
+    app = settings.app
     chosen = "environment" in app.model_fields_set and app.environment in {"local", "test"}
     return not chosen
 

@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
+from db.models.auth import SUPABASE_AUTH_PROBE
 from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
 
@@ -156,11 +157,7 @@ async def _refuse_supabase_auth(connection: asyncpg.Connection) -> None:
     The seed's accounts fill only the columns Quire reads: Supabase Auth could not read them,
     and its user list would break. supabase/seed.sql writes accounts it can sign in.
     """
-    supabase_auth = await connection.fetchval(
-        "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'auth' "
-        "AND table_name = 'users' AND column_name = 'instance_id')"
-    )
-    if supabase_auth:
+    if await connection.fetchval(SUPABASE_AUTH_PROBE):
         raise SeedRefused(
             "This database's auth.users belongs to Supabase Auth, which could not read the "
             "seed's accounts: seed a local database (make seed without DATABASE_URL), or use "

@@ -19,3 +19,9 @@ auth_users = Table(
     Column("deleted_at", DateTime(timezone=True)),
     schema="auth",
 )
+
+# Whether auth.users is Supabase Auth's own: it has columns the local stand-in lacks.
+SUPABASE_AUTH_PROBE = (
+    "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'auth' "
+    "AND table_name = 'users' AND column_name = 'instance_id')"
+)
