@@ -174,7 +174,7 @@ def _signs_another_key(secret: str, service_role_key: SecretStr | None) -> bool:
     except jwt.InvalidSignatureError:
         return True
     except jwt.PyJWTError:
-        return False
+        pass  # expired or malformed: it tells nothing about the secret
     return False
 
 
@@ -235,11 +235,12 @@ def _bucket_problems(bucket: SyncBucket) -> list[str]:
         problems.append(
             f"its file size limit ({bucket.file_size_limit}) is below {MAX_AVATAR_BYTES} bytes"
         )
-    allowed = bucket.allowed_mime_types or []
-    # Storage matches patterns such as `image/*`, as Supabase's own avatars example uses.
-    refused = [kind for kind in AVATAR_MEDIA_TYPES if not any(fnmatch(kind, p) for p in allowed)]
-    if allowed and (missing := refused):
-        problems.append(f"it does not allow {', '.join(missing)}")
+    # No list allows every type; Storage matches patterns such as `image/*`, as Supabase's own
+    # avatars example uses.
+    if allowed := bucket.allowed_mime_types:
+        refused = [t for t in AVATAR_MEDIA_TYPES if not any(fnmatch(t, p) for p in allowed)]
+        if refused:
+            problems.append(f"it does not allow {', '.join(refused)}")
     return problems
 
 

@@ -173,13 +173,10 @@ class SupabaseAvatarStore:
         }
         try:
             await run_in_threadpool(self._bucket.upload, key, image.content, options)
-        except StorageApiError as error:
-            logger.error("avatar upload to Supabase Storage failed: %s", error)
-            if _refused(error):
-                raise BadGateway(REFUSED) from error
-            raise ServiceUnavailable(UNAVAILABLE) from error
         except (StorageException, httpx.HTTPError) as error:
             logger.error("avatar upload to Supabase Storage failed: %s", error)
+            if isinstance(error, StorageApiError) and _refused(error):
+                raise BadGateway(REFUSED) from error
             raise ServiceUnavailable(UNAVAILABLE) from error
         return self._bucket.get_public_url(key)
 
