@@ -54,7 +54,7 @@ class Ceiling:
             if message["type"] == "lifespan.startup":
                 url = os.environ["BENCH_DATABASE_URL"]
                 self.pool = await asyncpg.create_pool(
-                    min_size=10, max_size=20, **asyncpg_arguments(url)
+                    min_size=10, max_size=20, reset=_keep_session, **asyncpg_arguments(url)
                 )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -79,6 +79,15 @@ class Ceiling:
     async def respond(send: Any, status: int, body: bytes) -> None:
         await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is: the page changes no session state.
+
+    asyncpg's default reset runs four statements (`RESET ALL`, `UNLISTEN *`, …) in a round
+    trip per release: 0.1 ms of PostgreSQL's CPU and 0.13 ms of the server's per page, which
+    the API, whose pool only rolls back a transaction it began, does not pay.
+    """
 
 
 def _post(row: asyncpg.Record, tags: list[dict[str, str]]) -> dict[str, Any]:
