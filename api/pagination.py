@@ -7,6 +7,9 @@ import hmac
 import json
 import uuid
 from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
 
 from api.errors import InvalidInput
 from db.repositories.pages import Keyset
@@ -14,6 +17,10 @@ from db.repositories.pages import Keyset
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SIGNATURE_BYTES = 16
+
+# The query parameters every list takes.
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+PageCursor = Annotated[str | None, Query(max_length=512)]
 
 
 class CursorCodec:

@@ -83,25 +83,30 @@ class Settings(BaseSettings):
         return own.get_secret_value() if own else self.supabase.jwt_secret.get_secret_value()
 
     @model_validator(mode="after")
-    def refuse_placeholder_secrets(self) -> "Settings":
-        production = self.app.environment == "production"
-        if production and self.supabase.hs256_secret == LOCAL_JWT_SECRET:
-            raise ValueError(
-                "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
-                "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
-                "before running in production"
-            )
+    def refuse_an_unsafe_supabase_url(self) -> "Settings":
         if self.supabase.url and not _fetched_safely(self.supabase.url):
             raise ValueError(
                 "SUPABASE_URL must be https:// (plain http only to this machine): the token "
                 "signing keys are fetched from it, and anyone on the way could replace them"
             )
-        if production and self.cursor_key() == LOCAL_JWT_SECRET:
+        return self
+
+    @model_validator(mode="after")
+    def refuse_what_production_cannot_run_with(self) -> "Settings":
+        if self.app.environment != "production":
+            return self
+        if self.supabase.hs256_secret == LOCAL_JWT_SECRET:
+            raise ValueError(
+                "SUPABASE_JWT_SECRET is the local development placeholder; set the project's "
+                "JWT secret, or SUPABASE_URL to verify tokens with the project's signing keys, "
+                "before running in production"
+            )
+        if self.cursor_key() == LOCAL_JWT_SECRET:
             raise ValueError(
                 "Pagination cursors would be signed with the local development placeholder; "
                 "set QUIRE_CURSOR_SECRET (or SUPABASE_JWT_SECRET) before running in production"
             )
-        if self.app.environment == "production" and not self.database.url:
+        if not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")
         return self
 

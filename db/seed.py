@@ -28,6 +28,7 @@ import asyncpg
 from tqdm import tqdm
 
 from db.models.auth import SUPABASE_AUTH_PROBE
+from db.models.user import NAME_MAX
 from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
 
@@ -201,7 +202,7 @@ async def _copy_users(
     rng = generator.rng
     accounts = []
     for number in range(count):
-        name = f"{generator.text(4).title()} {generator.text(6).title()}"[:100]
+        name = f"{generator.text(4).title()} {generator.text(6).title()}"[:NAME_MAX]
         accounts.append((generator.uuid(), f"reader{number}.{run}@example.com", name))
     joined = [(generator.moment(), account) for account in accounts]
     await connection.copy_records_to_table(

@@ -1,13 +1,12 @@
 """Administration of users: search, role and status changes, bulk deactivation."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep
-from api.errors import Conflict, NotFound, problem_responses
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep, UserById
+from api.errors import Conflict, problem_responses
+from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.schemas.common import SqlText
 from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
 from db.repositories import users
@@ -26,8 +25,8 @@ async def search_users(
     cursors: Cursors,
     q: Annotated[SqlText | None, Query(min_length=1, max_length=255)] = None,
     is_active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> UsersPage:
     """Users matching `q` (email or name, any case), newest first."""
     after = cursors.decode(cursor, ADMIN_USERS)
@@ -41,14 +40,11 @@ async def search_users(
 # `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
 @router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404))
 async def update_user_access(
-    user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
+    user: UserById, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:
     """Change a user's role or active status (not your own: that could lock everyone out)."""
-    if user_id == admin.id:
+    if user.id == admin.id:
         raise Conflict("Administrators cannot change their own role or status.")
-    user = await users.get(session, user_id)
-    if user is None:
-        raise NotFound(f"No user with id {user_id}.")
     updated = await users.update_access(session, user, role=body.role, is_active=body.is_active)
     return UserMe.model_validate(updated, from_attributes=True)
 

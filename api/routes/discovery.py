@@ -1,23 +1,19 @@
 """Aggregates over published posts: tags and authors by use."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import ReaderDep
 from api.errors import problem_responses
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.pagination import DEFAULT_LIMIT, PageLimit
 from api.schemas.posts import TagStats
 from api.schemas.users import AuthorStats
-from db.repositories import posts, tags
+from db.repositories import tags, users
 
 router = APIRouter(tags=["discovery"])
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-
 
 @router.get("/tags", responses=problem_responses())
-async def list_tags(reader: ReaderDep, limit: Limit = DEFAULT_LIMIT) -> list[TagStats]:
+async def list_tags(reader: ReaderDep, limit: PageLimit = DEFAULT_LIMIT) -> list[TagStats]:
     """Tags with their number of published posts, most used first, then by name."""
     return [
         TagStats.model_validate(row, from_attributes=True)
@@ -26,7 +22,7 @@ async def list_tags(reader: ReaderDep, limit: Limit = DEFAULT_LIMIT) -> list[Tag
 
 
 @router.get("/authors/top", responses=problem_responses())
-async def top_authors(reader: ReaderDep, limit: Limit = DEFAULT_LIMIT) -> list[AuthorStats]:
+async def top_authors(reader: ReaderDep, limit: PageLimit = DEFAULT_LIMIT) -> list[AuthorStats]:
     """Authors by number of published posts, most first."""
-    rows = await posts.top_authors(reader, limit)
+    rows = await users.top_authors(reader, limit)
     return [AuthorStats.model_validate(row, from_attributes=True) for row in rows]

@@ -16,7 +16,7 @@ from api.deps import (
     VisiblePost,
 )
 from api.errors import problem_responses
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.paths import API_PREFIX
 from api.responses import ViewResponse
 from api.schemas.common import SqlText
@@ -55,8 +55,8 @@ async def list_posts(
     tag: Annotated[list[SqlText], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
     author: uuid.UUID | None = None,
     q: Annotated[SqlText | None, Query(min_length=1, max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> ViewResponse:
     """Published posts, newest first: filter by tags (all of them), author, or a search."""
     filters = PostFilter(tags=tag, author_id=author, query=q)

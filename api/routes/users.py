@@ -1,13 +1,10 @@
 """The signed-in user, their profile and posts, and public user pages."""
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from api.deps import SIGN_IN_ERRORS, CurrentUser, Cursors, SessionDep
-from api.errors import NotFound, problem_responses
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.deps import SIGN_IN_ERRORS, CurrentUser, Cursors, SessionDep, UserById
+from api.errors import problem_responses
+from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.responses import ViewResponse
 from api.schemas.posts import PostsPage
 from api.schemas.users import ProfilePublic, ProfileUpdate, UserMe, UserPublic, UserUpdate
@@ -46,8 +43,8 @@ async def list_my_posts(
     session: SessionDep,
     cursors: Cursors,
     published: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> ViewResponse:
     """The signed-in user's posts, drafts included, newest first."""
     after = cursors.decode(cursor, MY_POSTS)
@@ -56,11 +53,8 @@ async def list_my_posts(
 
 
 @router.get("/{user_id}", responses=problem_responses(404))
-async def read_user(user_id: uuid.UUID, session: SessionDep) -> UserPublic:
+async def read_user(user: UserById) -> UserPublic:
     """A user's public page: name and profile, never the email."""
-    user = await users.get(session, user_id)
     # A deactivated account may no longer act, but what it published stays public: its posts
     # are still listed with its id, so its page is there too.
-    if user is None:
-        raise NotFound(f"No user with id {user_id}.")
     return UserPublic.model_validate(user, from_attributes=True)

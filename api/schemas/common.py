@@ -7,8 +7,12 @@ knows exactly what is accepted.
 
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from sqlmodel import SQLModel
+
+from db.models.post import TITLE_MAX
+from db.models.tag import TAG_NAME_MAX
+from db.models.user import AVATAR_URL_MAX, BIO_MAX, NAME_MAX
 
 # One line of text: no control characters (PostgreSQL text cannot hold NUL), not only spaces.
 ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f ][^\x00-\x1f\x7f]*$"
@@ -29,20 +33,33 @@ def _json_number(value: object) -> object:
 
 
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE), AfterValidator(_trim)
+    str,
+    StringConstraints(min_length=1, max_length=NAME_MAX, pattern=ONE_LINE),
+    AfterValidator(_trim),
 ]
 Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE), AfterValidator(_trim)
+    str,
+    StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=ONE_LINE),
+    AfterValidator(_trim),
 ]
 TagName = Annotated[
-    str, StringConstraints(min_length=1, max_length=50, pattern=ONE_LINE), AfterValidator(_trim)
+    str,
+    StringConstraints(min_length=1, max_length=TAG_NAME_MAX, pattern=ONE_LINE),
+    AfterValidator(_trim),
 ]
 Content = Annotated[str, StringConstraints(max_length=50_000, pattern=NO_NUL)]
-Bio = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
-AvatarUrl = Annotated[str, StringConstraints(max_length=2048, pattern=HTTP_URL)]
+Bio = Annotated[str, StringConstraints(max_length=BIO_MAX, pattern=NO_NUL)]
+AvatarUrl = Annotated[str, StringConstraints(max_length=AVATAR_URL_MAX, pattern=HTTP_URL)]
 # A query or path value compared in SQL, where a NUL would fail the statement.
 SqlText = Annotated[str, StringConstraints(pattern=NO_NUL)]
 Integer = Annotated[int, BeforeValidator(_json_number)]
+
+
+class RequestModel(SQLModel):
+    """The base of what the API accepts: a field it does not know is refused, not ignored."""
+
+    # SQLModel types `model_config` as its own subclass of pydantic's ConfigDict.
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
 class ResponseModel(SQLModel):

@@ -3,11 +3,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, field_validator
 from pydantic.json_schema import SkipJsonSchema
-from sqlmodel import SQLModel
 
-from api.schemas.common import Content, ResponseModel, TagName, Title
+from api.schemas.common import Content, RequestModel, ResponseModel, TagName, Title
 from api.schemas.users import AuthorPublic
 from db.models import PostBase, TagBase
 
@@ -30,9 +29,7 @@ class TagStats(TagPublic):
     post_count: int
 
 
-class PostCreate(PostBase):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class PostCreate(RequestModel, PostBase):
     title: Title
     content: Content
     tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
@@ -41,10 +38,8 @@ class PostCreate(PostBase):
     _fold_tags = field_validator("tags")(fold_tags)
 
 
-class PostUpdate(SQLModel):
+class PostUpdate(RequestModel):
     """Any subset of a post's fields; `tags` replaces the whole set."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     # `SkipJsonSchema[None]`: these may be left out but not sent as null, and the schema says so.
     title: Title | SkipJsonSchema[None] = None

@@ -3,10 +3,9 @@
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, Field, StrictBool
-from sqlmodel import SQLModel
+from pydantic import Field, StrictBool
 
-from api.schemas.common import AvatarUrl, Bio, Integer, Name, ResponseModel
+from api.schemas.common import AvatarUrl, Bio, Integer, Name, RequestModel, ResponseModel
 from db.models import Role, UserBase, UserProfileBase
 
 
@@ -14,10 +13,8 @@ class ProfilePublic(ResponseModel, UserProfileBase):
     pass
 
 
-class ProfileUpdate(UserProfileBase):
+class ProfileUpdate(RequestModel, UserProfileBase):
     """Fields left out keep their value; an explicit null clears one."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     bio: Bio | None = None
     avatar_url: AvatarUrl | None = None
@@ -40,9 +37,7 @@ class UserMe(UserPublic):
     updated_at: datetime
 
 
-class UserUpdate(UserBase):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class UserUpdate(RequestModel, UserBase):
     name: Name
 
 
@@ -59,16 +54,12 @@ class AuthorStats(AuthorPublic):
     post_count: int
 
 
-class AccessUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class AccessUpdate(RequestModel):
     role: Role | None = None
     is_active: StrictBool | None = None
 
 
-class InactivityRule(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
+class InactivityRule(RequestModel):
     days: Integer = Field(ge=1, le=36_500)
 
 

@@ -17,11 +17,14 @@ from db.models.base import (
 from db.models.tag import PostTag, Tag
 from db.models.user import User
 
+# Column lengths, shared with the request models and the repositories.
+TITLE_MAX = 200
+SLUG_MAX = 200
 SEARCH_DOCUMENT = "to_tsvector('english'::regconfig, title || ' ' || content)"
 
 
 class PostBase(SQLModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
     content: str = Field(sa_type=Text)
 
 
@@ -60,17 +63,12 @@ class Post(PostBase, table=True):
     author_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
-    slug: str = Field(max_length=200)
+    slug: str = Field(max_length=SLUG_MAX)
     is_published: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     # Stamped by the database when the post is first published (migration 0008).
     published_at: datetime | None = database_stamped_timestamp()
     created_at: datetime | None = created_at_column()
     updated_at: datetime | None = updated_at_column()
-
-    @property
-    def published(self) -> bool:
-        """The API's name for `is_published`."""
-        return self.is_published
 
     author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})
     tags: list[Tag] = Relationship(

@@ -38,8 +38,13 @@ class PostTag(SQLModel, table=True):
     post_published_at: datetime | None = optional_timestamp()
 
 
+# Column lengths, shared with the request models and the repositories.
+TAG_NAME_MAX = 50
+TAG_SLUG_MAX = 50
+
+
 class TagBase(SQLModel):
-    name: str = Field(min_length=1, max_length=50)
+    name: str = Field(min_length=1, max_length=TAG_NAME_MAX)
 
 
 class Tag(TagBase, table=True):
@@ -50,7 +55,7 @@ class Tag(TagBase, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    slug: str = Field(max_length=50, unique=True)
+    slug: str = Field(max_length=TAG_SLUG_MAX, unique=True)
     # Kept by triggers (migration 0003): `GET /tags` reads it instead of counting links.
     published_post_count: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from db.models.post import Post
 
 
+# Column lengths, shared with the request models, the repositories and the seed.
 EMAIL_MAX = 255
+NAME_MAX = 100
+BIO_MAX = 500
+AVATAR_URL_MAX = 2048
 
 
 class Role(StrEnum):
@@ -30,7 +34,7 @@ class Role(StrEnum):
 
 
 class UserBase(SQLModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
 
 
 class User(UserBase, table=True):
@@ -70,8 +74,8 @@ class User(UserBase, table=True):
 
 
 class UserProfileBase(SQLModel):
-    bio: str | None = Field(default=None, max_length=500)
-    avatar_url: str | None = Field(default=None, max_length=2048)
+    bio: str | None = Field(default=None, max_length=BIO_MAX)
+    avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_MAX)
 
 
 class UserProfile(UserProfileBase, table=True):

@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from db.models import Post, PostTag, Tag, User, search_vector
+from db.models.post import SLUG_MAX
 from db.repositories.pages import Keyset, Ordering, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 from db.repositories.rows import (
@@ -39,7 +40,6 @@ from db.repositories.rows import (
     sql_integer,
 )
 
-SLUG_MAX = 200
 # Room for "-<number>" or "-<8 hex digits>" after the title's slug.
 SLUG_SUFFIX_ROOM = 9
 NUMBERED_SLUG_ATTEMPTS = 3
@@ -59,13 +59,6 @@ class NewPost:
     title: str
     content: str
     published: bool
-
-
-@dataclass(frozen=True)
-class AuthorCount:
-    id: uuid.UUID
-    name: str
-    post_count: int
 
 
 # A statement selecting the columns of a list (see `_listed`).
@@ -399,15 +392,15 @@ def _by_slug() -> CompiledQuery:
 async def by_author(
     reader: Reader,
     author_id: uuid.UUID,
-    published_only: bool | None,
+    published: bool | None,
     limit: int,
     after: Keyset | None,
 ) -> Page[PostView]:
     """An author's own posts, drafts included unless filtered, newest created first."""
-    query = _by_author(published_only is not None, after is not None, limit)
+    query = _by_author(published is not None, after is not None, limit)
     params = page_bounds(after, limit) | {"author_id": author_id}
-    if published_only is not None:
-        params["published"] = published_only
+    if published is not None:
+        params["published"] = published
     return page_of(await _views(reader, query, params), limit, _created_keyset)
 
 
@@ -422,23 +415,3 @@ def _by_author(by_state: bool, after: bool, limit: int) -> CompiledQuery:
 
 def _created_keyset(post: PostView) -> Keyset:
     return Keyset(post["created_at"], post["id"])
-
-
-async def top_authors(reader: Reader, limit: int) -> list[AuthorCount]:
-    """Authors by number of published posts, most first, then by name: one statement, read
-    as rows like the lists."""
-    rows = await fetch(reader, _top_authors(limit), {})
-    return [
-        AuthorCount(id=row["id"], name=row["name"], post_count=row["published_post_count"])
-        for row in rows
-    ]
-
-
-@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _top_authors(limit: int) -> CompiledQuery:
-    return CompiledQuery.of(
-        select(col(User.id), col(User.name), col(User.published_post_count))
-        .where(col(User.published_post_count) > sql_integer(0))
-        .order_by(col(User.published_post_count).desc(), col(User.name), col(User.id))
-        .limit(sql_integer(limit))
-    )

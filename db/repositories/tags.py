@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from db.models import PostTag, Tag
+from db.models.tag import TAG_SLUG_MAX
 from db.repositories.rows import (
     STATEMENT_CACHE_SIZE,
     CompiledQuery,
@@ -22,7 +23,6 @@ from db.repositories.rows import (
     sql_integer,
 )
 
-SLUG_MAX = 50
 MAX_SLUG_ATTEMPTS = 5
 
 
@@ -34,7 +34,7 @@ class TagCount:
 
 
 def tag_slug(name: str, suffix: str = "") -> str:
-    base = slugify(name, max_length=SLUG_MAX - len(suffix), word_boundary=False) or "tag"
+    base = slugify(name, max_length=TAG_SLUG_MAX - len(suffix), word_boundary=False) or "tag"
     return f"{base}{suffix}"
 
 

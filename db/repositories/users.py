@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import exists, func, literal, or_, update
@@ -14,15 +15,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
-from db.models.user import EMAIL_MAX
+from db.models.user import EMAIL_MAX, NAME_MAX
 from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
+from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, Reader, fetch, sql_integer
 
 # A user's `last_seen_at` is refreshed at most this often, so most requests only read.
 SEEN_RESOLUTION = timedelta(minutes=1)
 # The advisory-lock key space of sign-in writes (any constant no other lock uses).
 SIGN_IN_LOCKS = 0x5157_0001
-NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class AuthorCount:
+    id: uuid.UUID
+    name: str
+    post_count: int
 
 
 @dataclass(frozen=True)
@@ -199,3 +207,23 @@ async def deactivate_inactive(session: AsyncSession, days: int) -> int:
     )
     result = await session.exec(statement)
     return int(result.rowcount)
+
+
+async def top_authors(reader: Reader, limit: int) -> list[AuthorCount]:
+    """Authors by number of published posts, most first, then by name: one statement, read
+    as rows like the lists."""
+    rows = await fetch(reader, _top_authors(limit), {})
+    return [
+        AuthorCount(id=row["id"], name=row["name"], post_count=row["published_post_count"])
+        for row in rows
+    ]
+
+
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
+def _top_authors(limit: int) -> CompiledQuery:
+    return CompiledQuery.of(
+        select(col(User.id), col(User.name), col(User.published_post_count))
+        .where(col(User.published_post_count) > sql_integer(0))
+        .order_by(col(User.published_post_count).desc(), col(User.name), col(User.id))
+        .limit(sql_integer(limit))
+    )
