@@ -15,18 +15,22 @@ from api.deps import (
     SessionDep,
     VisiblePost,
 )
-from api.errors import problem_responses
+from api.errors import InvalidInput, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.paths import API_PREFIX
 from api.responses import ViewResponse
 from api.schemas.common import SqlText
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
-from db.repositories.posts import NewPost, PostFilter
+from db.repositories.posts import NewPost, PostFilter, SearchTooSlow
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
 PUBLISHED = "published"
+SEARCH_TOO_SLOW = (
+    "This search took too long to answer; search for fewer or more specific words, "
+    "or narrow it by tag or author."
+)
 
 
 @router.post(
@@ -60,7 +64,11 @@ async def list_posts(
 ) -> ViewResponse:
     """Published posts, newest first: filter by tags (all of them), author, or a search."""
     filters = PostFilter(tags=tag, author_id=author, query=q)
-    page = await posts.published(reader, filters, limit, cursors.decode(cursor, PUBLISHED))
+    after = cursors.decode(cursor, PUBLISHED)
+    try:
+        page = await posts.published(reader, filters, limit, after)
+    except SearchTooSlow as error:
+        raise InvalidInput(SEARCH_TOO_SLOW, field="q") from error
     next_cursor = cursors.encode(page.next, PUBLISHED)
     return ViewResponse({"items": page.items, "next_cursor": next_cursor})
 

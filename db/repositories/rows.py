@@ -62,23 +62,38 @@ class CompiledQuery:
         return cls(str(compiled), tuple(compiled.positiontup))
 
 
+class StatementTimedOut(Exception):
+    """PostgreSQL did not answer within the statement's time limit; the statement was cancelled."""
+
+
 # What a read runs on: a session, or the engine of a request that only reads.
 Reader: TypeAlias = AsyncSession | AsyncEngine
 
 
 async def fetch(
-    reader: Reader, query: CompiledQuery, values: Mapping[str, Any]
+    reader: Reader,
+    query: CompiledQuery,
+    values: Mapping[str, Any],
+    *,
+    time_limit: float | None = None,
 ) -> list[asyncpg.Record]:
     """The query's rows, read on the session's connection, inside its transaction when one has
-    begun, or on a connection borrowed from the engine's pool for this one statement."""
+    begun, or on a connection borrowed from the engine's pool for this one statement.
+
+    A statement still running after `time_limit` seconds is cancelled: StatementTimedOut.
+    """
     if isinstance(reader, AsyncEngine):
         async with read_connection(reader) as connection:
-            return await fetch_on(connection, query, values)
-    return await fetch_on(await _driver(reader), query, values)
+            return await fetch_on(connection, query, values, time_limit=time_limit)
+    return await fetch_on(await _driver(reader), query, values, time_limit=time_limit)
 
 
 async def fetch_on(
-    driver: asyncpg.Connection, query: CompiledQuery, values: Mapping[str, Any]
+    driver: asyncpg.Connection,
+    query: CompiledQuery,
+    values: Mapping[str, Any],
+    *,
+    time_limit: float | None = None,
 ) -> list[asyncpg.Record]:
     """The query's rows, read on that connection.
 
@@ -89,7 +104,11 @@ async def fetch_on(
     """
     arguments = [values[name] for name in query.parameters]
     try:
-        rows: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
+        rows: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments, timeout=time_limit)
+    except TimeoutError as error:
+        # asyncpg has had the server cancel the statement, and the connection is ready again: a
+        # client's disconnect alone would not stop a statement that has no row to send yet.
+        raise StatementTimedOut(query.sql) from error
     except asyncpg.PostgresError as error:
         # Failing as SQLAlchemy's statements do, so callers handle one kind of database error
         # (the API answers a server shut down or a connection lost with 503, by SQLSTATE).

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from db.repositories import posts
 from tests.api.factories import POSTS, create_post
 from tests.conftest import Accounts
 from tests.support import StatementLog
@@ -87,6 +88,25 @@ async def test_full_text_search(client: AsyncClient, accounts: Accounts) -> None
     assert await slugs(client, q="bread OR gin") == ["cooking", "indexes-in-postgresql"]
     assert await slugs(client, q='"recipe for bread" -postgres') == ["cooking"]
     assert await slugs(client, q="'; DROP TABLE posts; --") == []
+
+
+async def test_a_search_past_its_time_limit_is_cancelled_and_refused(
+    client: AsyncClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 422 naming `q`, not a 500 or a statement left running; lists without `q` are not
+    limited, and the next search is served."""
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Python tips", content="Python and more")
+    monkeypatch.setattr(posts, "SEARCH_SECONDS", 1e-6)
+
+    refused = await client.get(POSTS, params={"q": "python -python"})
+
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in refused.json()["errors"]] == ["q"]
+    assert await slugs(client) == ["python-tips"]
+    monkeypatch.undo()
+    assert await slugs(client, q="python") == ["python-tips"]
 
 
 async def test_search_follows_edits(client: AsyncClient, accounts: Accounts) -> None:
