@@ -3,14 +3,14 @@
 The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set (with
 `TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler, and
 `TEST_DATABASE_POOL_MODE=transaction` when the tests go through one). Such a database's name
-must have `test` as a word: the suite empties it and drops and creates databases beside it.
+must have `test` as a word: the suite empties it, and drops and creates databases beside it
+named after it (`<its name>_cli`, `<its name>_seed`, ...; see `support.side_database_name`).
 
 The developer's configuration never reaches a test: `.env` and the variables the settings read
 (`DATABASE_*`, `SUPABASE_*`, `QUIRE_*`) are switched off below, before any test module loads.
 """
 
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -36,6 +36,7 @@ from tests.support import (
     StatementLog,
     bearer,
     create_account,
+    is_test_database,
     logging_statements,
     make_token,
     override_session,
@@ -103,12 +104,12 @@ def expendable(variable: str) -> str | None:
         name = parse_database_url(url).url.database or ""
     except DatabaseUrlError as error:
         pytest.exit(f"{variable}: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
-    if not re.search(r"(^|[_-])tests?($|[_-])", name.lower()):
+    if not is_test_database(name):
         pytest.exit(
             f"{variable} names the database {name!r}: refusing to run the tests on it. The "
-            "suite empties its tables and drops and recreates databases beside it on the same "
-            "server (quire_cli, quire_seed, ...): point it at a database whose name has "
-            "'test' as a word, such as quire_test.",
+            "suite empties its tables and drops and recreates databases named after it on the "
+            f"same server ({name}_cli, {name}_seed, ...): point it at a database whose name "
+            "has 'test' as a word, such as quire_test.",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
     return url
@@ -165,7 +166,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             await transaction.rollback()
 
 
-def test_settings(database_url: str) -> Settings:
+def settings_for(database_url: str) -> Settings:
     return Settings(
         app=AppSettings(environment="test", cors_origins=["https://app.example.com"]),
         database=DatabaseSettings(url=database_url, pool_mode=POOL_MODE),
@@ -174,7 +175,7 @@ def test_settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(test_settings(database_url))
+    app = create_app(settings_for(database_url))
     async with app.router.lifespan_context(app):
         yield app
 

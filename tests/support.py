@@ -1,6 +1,8 @@
 """Helpers the tests share: databases, tokens, accounts."""
 
 import asyncio
+import hashlib
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -13,6 +15,7 @@ import asyncpg
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,12 +29,40 @@ from db.url import asyncpg_arguments, parse_database_url
 TEST_JWT_SECRET = LOCAL_JWT_SECRET
 
 
-async def recreate_database(url: str, name: str, *, locale: str | None = None) -> str:
-    """Drop and create database `name` on the server behind `url`; return its URL.
+# PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN - 1).
+MAX_NAME_BYTES = 63
 
-    `locale` sets its collation and character classes (from `template0`, as PostgreSQL
-    requires for a locale other than the template's).
+
+def is_test_database(name: str) -> bool:
+    """Whether `name` has `test` (or `tests`) as a word: the suite only empties such a database."""
+    return re.search(r"(^|[_-])tests?($|[_-])", name.lower()) is not None
+
+
+def side_database_name(url: str, suffix: str) -> str:
+    """The name of side database `suffix` of the test database at `url`: `<its name>_<suffix>`.
+
+    Named after the test database, so that two suites sharing a server (CI jobs on one
+    PostgreSQL service, two worktrees) never create, drop or cut off each other's databases.
+    It keeps the test database's `test` word. A name over PostgreSQL's limit becomes
+    `test_<hash of the test database's name>_<suffix>`: as distinct, and short enough.
     """
+    test_database = parse_database_url(url).url.database or ""
+    name = f"{test_database}_{suffix}"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(test_database.encode()).hexdigest()[:16]
+        name = f"test_{digest}_{suffix}"
+    if len(name.encode()) > MAX_NAME_BYTES or not is_test_database(name):
+        raise ValueError(f"no side database {suffix!r} for the test database {test_database!r}")
+    return name
+
+
+async def recreate_database(url: str, suffix: str, *, locale: str | None = None) -> str:
+    """Drop and create side database `suffix` of the test database at `url`; return its URL.
+
+    Its name comes from `side_database_name`. `locale` sets its collation and character
+    classes (from `template0`, as PostgreSQL requires for a locale other than the template's).
+    """
+    name = side_database_name(url, suffix)
     options = f" TEMPLATE template0 LOCALE '{locale}'" if locale else ""
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
@@ -40,6 +71,22 @@ async def recreate_database(url: str, name: str, *, locale: str | None = None) -
     finally:
         await connection.close()
     return parse_database_url(url).with_database(name)
+
+
+async def drop_database(url: str, suffix: str) -> None:
+    """Drop side database `suffix` of the test database at `url`."""
+    name = side_database_name(url, suffix)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def run_sql(session: AsyncSession, sql: str, **params: Any) -> CursorResult[*tuple[Any, ...]]:
+    """Run `sql`, its `:name` parameters bound to `params`, on the session's connection."""
+    connection = await session.connection()
+    return await connection.execute(text(sql), params)
 
 
 def make_token(
@@ -59,10 +106,11 @@ def bearer(token: str) -> dict[str, str]:
 async def create_account(session: AsyncSession, email: str) -> uuid.UUID:
     """Register an account in `auth.users`, as Supabase Auth's sign-up would."""
     account_id = uuid.uuid4()
-    await session.exec(  # type: ignore[call-overload]
-        text("INSERT INTO auth.users (id, email) VALUES (:id, :email)").bindparams(
-            id=account_id, email=email
-        )
+    await run_sql(
+        session,
+        "INSERT INTO auth.users (id, email) VALUES (:id, :email)",
+        id=account_id,
+        email=email,
     )
     return account_id
 

@@ -36,7 +36,7 @@ UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/quire"
 
 @pytest.fixture(scope="module")
 async def cli_database(direct_url: str) -> str:
-    url = await recreate_database(direct_url, "quire_cli")
+    url = await recreate_database(direct_url, "cli")
     await asyncio.to_thread(migrate.upgrade, url)
     return url
 
@@ -97,7 +97,7 @@ async def test_admin_promotes_the_user(
 
 
 async def test_token_refuses_to_register_accounts_on_supabase(direct_url: str) -> None:
-    url = await recreate_database(direct_url, "quire_cli_supabase")
+    url = await recreate_database(direct_url, "cli_supabase")
     engine = create_engine(url, use_pool=False)
     async with engine.begin() as connection:
         await connection.execute(text("CREATE SCHEMA auth"))

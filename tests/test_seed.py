@@ -17,7 +17,7 @@ INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'post_t
 
 @pytest.fixture(scope="module")
 async def seeded(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
-    url = await recreate_database(direct_url, "quire_seed")
+    url = await recreate_database(direct_url, "seed")
     await asyncio.to_thread(migrate.upgrade, url)
     await seed(url, POSTS, progress=False, random_seed=7)
     connection = await asyncpg.connect(**asyncpg_arguments(url))
@@ -88,7 +88,7 @@ async def test_a_large_load_keeps_the_unique_indexes(seeded: asyncpg.Connection)
 
 async def test_a_database_of_supabase_auth_is_refused(direct_url: str) -> None:
     """Its auth.users could not read the seed's accounts: nothing is written."""
-    url = await recreate_database(direct_url, "quire_seed_supabase")
+    url = await recreate_database(direct_url, "seed_supabase")
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await connection.execute(

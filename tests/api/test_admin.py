@@ -4,10 +4,10 @@ import uuid
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Accounts
+from tests.support import run_sql
 
 ADMIN = "/api/v1/admin/users"
 
@@ -20,16 +20,12 @@ async def signed_in(
     return str(user_id), headers
 
 
-async def sql(session: AsyncSession, statement: str, **params: Any) -> None:
-    await session.exec(text(statement).bindparams(**params))  # type: ignore[call-overload]
-    await session.commit()
-
-
 async def admin_headers(
     client: AsyncClient, session: AsyncSession, accounts: Accounts
 ) -> dict[str, str]:
     admin_id, headers = await signed_in(client, accounts, "boss@example.com")
-    await sql(session, "UPDATE users SET role = 'admin' WHERE id = :id", id=uuid.UUID(admin_id))
+    await run_sql(session, "UPDATE users SET role = 'admin' WHERE id = :id", id=uuid.UUID(admin_id))
+    await session.commit()
     return headers
 
 
@@ -64,7 +60,10 @@ async def test_search_pages_and_filters_by_status(
 ) -> None:
     headers = await admin_headers(client, session, accounts)
     ids = [(await signed_in(client, accounts, f"u{n}@example.com"))[0] for n in range(4)]
-    await sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=uuid.UUID(ids[0]))
+    await run_sql(
+        session, "UPDATE users SET is_active = false WHERE id = :id", id=uuid.UUID(ids[0])
+    )
+    await session.commit()
     seen: list[str] = []
     cursor = None
     while True:
@@ -114,11 +113,12 @@ async def test_deactivate_inactive_users_in_bulk(
     headers = await admin_headers(client, session, accounts)
     stale, _ = await signed_in(client, accounts, "stale@example.com")
     fresh, _ = await signed_in(client, accounts, "fresh@example.com")
-    await sql(
+    await run_sql(
         session,
         "UPDATE users SET last_seen_at = now() - interval '40 days' WHERE id = :id",
         id=uuid.UUID(stale),
     )
+    await session.commit()
     response = await client.post(f"{ADMIN}/deactivate-inactive", json={"days": 30}, headers=headers)
     assert response.status_code == 200
     assert response.json() == {"deactivated": 1}

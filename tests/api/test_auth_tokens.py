@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.settings import LOCAL_JWT_SECRET, Settings, SupabaseSettings
-from tests import conftest
+from tests.conftest import settings_for
 from tests.support import LoopbackServer, create_account, serve_app
 
 ME = "/api/v1/users/me"
@@ -132,7 +132,7 @@ def es_key(jwks: JwksStandIn) -> SigningKey:
 
 
 def project_settings(database_url: str, supabase_url: str, secret: str) -> Settings:
-    settings = conftest.test_settings(database_url)
+    settings = settings_for(database_url)
     supabase = SupabaseSettings(url=supabase_url, jwt_secret=SecretStr(secret))
     return settings.model_copy(update={"supabase": supabase})
 

@@ -26,7 +26,7 @@ from api import storage as avatar_storage
 from api.main import create_app
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES, SupabaseAvatarStore
-from tests import conftest
+from tests.conftest import settings_for
 from tests.support import (
     LoopbackServer,
     bearer,
@@ -181,7 +181,7 @@ def _field(part: MIMEPart) -> str | None:
 
 
 def avatar_settings(database_url: str, media_dir: Path, supabase_url: str | None) -> Settings:
-    settings = conftest.test_settings(database_url)
+    settings = settings_for(database_url)
     app = settings.app.model_copy(update={"media_dir": media_dir, "public_url": PUBLIC_URL})
     supabase = SupabaseSettings(
         url=supabase_url,

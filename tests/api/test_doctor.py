@@ -114,7 +114,7 @@ def settings_for(
 @pytest.fixture(scope="module")
 async def behind_url(direct_url: str) -> str:
     """A database one migration behind head: no RLS yet."""
-    url = await recreate_database(direct_url, "quire_doctor_behind")
+    url = await recreate_database(direct_url, "doctor_behind")
     await asyncio.to_thread(migrate.upgrade, url, "0001")
     return url
 
@@ -165,7 +165,7 @@ async def test_a_database_behind_head_fails_migrations_and_rls(behind_url: str) 
 
 
 async def test_an_empty_database_has_no_migrations(direct_url: str) -> None:
-    url = await recreate_database(direct_url, "quire_doctor_empty")
+    url = await recreate_database(direct_url, "doctor_empty")
     outcome = await doctor.check_migrations(settings_for(url))
     assert outcome == doctor.Outcome("fail", "no migrations applied: run `make migrate`")
 

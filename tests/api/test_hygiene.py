@@ -23,11 +23,11 @@ from api.settings import AppSettings, DatabaseSettings, Settings, SupabaseSettin
 from db.embedded import free_port
 from db.url import parse_database_url
 from tests.conftest import APP_TABLES, Accounts
-from tests.support import bearer, make_token
+from tests.support import bearer, make_token, run_sql
 
 POSTS = "/api/v1/posts"
 MIB = 1024 * 1024
-ALLOWED_ORIGIN = "https://app.example.com"  # the allow-list of tests.conftest.test_settings
+ALLOWED_ORIGIN = "https://app.example.com"  # the allow-list of tests.conftest.settings_for
 OTHER_ORIGIN = "https://evil.example.net"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -98,7 +98,7 @@ async def test_every_response_carries_the_security_headers(
 
 
 async def count_posts(session: AsyncSession) -> int:
-    result = await session.exec(text("SELECT count(*) FROM posts"))  # type: ignore[call-overload]
+    result = await run_sql(session, "SELECT count(*) FROM posts")
     return int(result.scalar_one())
 
 

@@ -5,18 +5,16 @@ from dataclasses import dataclass
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.api.factories import POSTS, create_post
 from tests.conftest import Accounts
+from tests.support import run_sql
 
 
 async def make_admin(session: AsyncSession, client: AsyncClient, headers: dict[str, str]) -> None:
     user_id = (await client.get("/api/v1/users/me", headers=headers)).json()["id"]
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET role = 'admin' WHERE id = :id").bindparams(id=uuid.UUID(user_id))
-    )
+    await run_sql(session, "UPDATE users SET role = 'admin' WHERE id = :id", id=uuid.UUID(user_id))
     await session.commit()
 
 
@@ -76,7 +74,7 @@ async def test_duplicate_tags_fold_case_insensitively_and_reuse_rows(
     assert [t["name"] for t in first["tags"]] == ["Go", "Rust"]
     second = await create_post(client, headers, "Two", tags=["rust"])
     assert second["tags"] == [{"name": "Rust", "slug": "rust"}]
-    count = await session.exec(text("SELECT count(*) FROM tags"))  # type: ignore[call-overload]
+    count = await run_sql(session, "SELECT count(*) FROM tags")
     assert count.scalar() == 2
 
 
@@ -89,7 +87,7 @@ async def test_tags_outside_ascii_are_kept_and_reused(
     assert sorted(t["name"] for t in first["tags"]) == ["straße", "Émile", "Øre"]
     second = await create_post(client, headers, "Two", tags=["Émile"])
     assert [t["name"] for t in second["tags"]] == ["Émile"]
-    count = await session.exec(text("SELECT count(*) FROM tags"))  # type: ignore[call-overload]
+    count = await run_sql(session, "SELECT count(*) FROM tags")
     assert count.scalar() == 3
 
 
@@ -138,7 +136,7 @@ async def test_invalid_posts_are_422_and_store_nothing(
         problem = response.json()
         assert problem["status"] == 422
         assert problem["errors"], case
-    count = await session.exec(text("SELECT count(*) FROM posts"))  # type: ignore[call-overload]
+    count = await run_sql(session, "SELECT count(*) FROM posts")
     assert count.scalar() == 0
 
 
@@ -236,7 +234,7 @@ async def test_delete_removes_the_post_and_its_links_but_not_its_tags(
     assert response.status_code == 204
     assert response.content == b""
     assert (await client.get(f"{POSTS}/{post['slug']}", headers=headers)).status_code == 404
-    links = await session.exec(text("SELECT count(*) FROM post_tags"))  # type: ignore[call-overload]
+    links = await run_sql(session, "SELECT count(*) FROM post_tags")
     assert links.scalar() == 0
-    tags = await session.exec(text("SELECT name FROM tags"))  # type: ignore[call-overload]
+    tags = await run_sql(session, "SELECT name FROM tags")
     assert tags.scalars().all() == ["keep-me"]

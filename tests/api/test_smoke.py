@@ -3,8 +3,7 @@ import gc
 from httpx import AsyncClient
 
 from api.main import create_app
-from tests.conftest import Accounts
-from tests.conftest import test_settings as settings_for
+from tests.conftest import Accounts, settings_for
 
 
 async def test_health(client: AsyncClient) -> None:

@@ -5,13 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.repositories.users import SEEN_RESOLUTION
 from tests.api.factories import create_post
 from tests.conftest import Accounts
-from tests.support import StatementLog, bearer, make_token
+from tests.support import StatementLog, bearer, make_token, run_sql
 
 ME = "/api/v1/users/me"
 
@@ -46,25 +45,19 @@ async def test_last_seen_is_stamped(
 ) -> None:
     user_id, headers = await accounts.new()
     await client.get(ME, headers=headers)
-    seen = await session.exec(  # type: ignore[call-overload]
-        text("SELECT last_seen_at FROM users WHERE id = :id").bindparams(id=user_id)
-    )
+    seen = await run_sql(session, "SELECT last_seen_at FROM users WHERE id = :id", id=user_id)
     assert seen.scalar() is not None
 
 
 async def last_seen(session: AsyncSession, user_id: uuid.UUID) -> datetime:
-    result = await session.exec(  # type: ignore[call-overload]
-        text("SELECT last_seen_at FROM users WHERE id = :id").bindparams(id=user_id)
-    )
+    result = await run_sql(session, "SELECT last_seen_at FROM users WHERE id = :id", id=user_id)
     seen: datetime = result.scalar_one()
     return seen
 
 
 async def set_last_seen(session: AsyncSession, user_id: uuid.UUID, seen: datetime) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET last_seen_at = :seen WHERE id = :id").bindparams(
-            seen=seen, id=user_id
-        )
+    await run_sql(
+        session, "UPDATE users SET last_seen_at = :seen WHERE id = :id", seen=seen, id=user_id
     )
 
 
@@ -130,12 +123,10 @@ async def test_a_banned_or_deleted_account_is_refused_at_its_next_refresh(
     user_id, headers = await accounts.new()
     assert (await client.get(ME, headers=headers)).status_code == 200
     stale = datetime.now(UTC) - SEEN_RESOLUTION - timedelta(seconds=1)
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET last_seen_at = :at WHERE id = :id").bindparams(at=stale, id=user_id)
+    await run_sql(
+        session, "UPDATE users SET last_seen_at = :at WHERE id = :id", at=stale, id=user_id
     )
-    await session.exec(  # type: ignore[call-overload]
-        text(f"UPDATE auth.users SET {standing} WHERE id = :id").bindparams(id=user_id)
-    )
+    await run_sql(session, f"UPDATE auth.users SET {standing} WHERE id = :id", id=user_id)
     response = await client.get(ME, headers=headers)
     assert response.status_code == 401
     assert "banned" in response.json()["detail"]
@@ -145,10 +136,10 @@ async def test_a_ban_that_has_ended_lets_the_account_back_in(
     client: AsyncClient, session: AsyncSession, accounts: Accounts
 ) -> None:
     user_id, headers = await accounts.new()
-    await session.exec(  # type: ignore[call-overload]
-        text(
-            "UPDATE auth.users SET banned_until = now() - interval '1 day' WHERE id = :id"
-        ).bindparams(id=user_id)
+    await run_sql(
+        session,
+        "UPDATE auth.users SET banned_until = now() - interval '1 day' WHERE id = :id",
+        id=user_id,
     )
     assert (await client.get(ME, headers=headers)).status_code == 200
 
@@ -171,14 +162,14 @@ async def test_an_email_given_up_in_supabase_auth_passes_to_its_new_owner(
     old one, and is let in rather than refused until Ada comes back."""
     ada_id, ada = await accounts.new("shared@example.com")
     assert (await client.get(ME, headers=ada)).status_code == 200
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE auth.users SET email = 'ada@example.com' WHERE id = :id").bindparams(id=ada_id)
+    await run_sql(
+        session, "UPDATE auth.users SET email = 'ada@example.com' WHERE id = :id", id=ada_id
     )
     _, bob = await accounts.new("Shared@example.com")
     response = await client.get(ME, headers=bob)
     assert response.status_code == 200, response.text
-    emails = text("SELECT email FROM users WHERE id = :id").bindparams(id=ada_id)
-    assert (await session.exec(emails)).scalar() == "ada@example.com"  # type: ignore[call-overload]
+    email = await run_sql(session, "SELECT email FROM users WHERE id = :id", id=ada_id)
+    assert email.scalar() == "ada@example.com"
 
 
 async def test_a_deactivated_user_is_403(
@@ -186,9 +177,7 @@ async def test_a_deactivated_user_is_403(
 ) -> None:
     user_id, headers = await accounts.new()
     await client.get(ME, headers=headers)
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET is_active = false WHERE id = :id").bindparams(id=user_id)
-    )
+    await run_sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=user_id)
     assert (await client.get(ME, headers=headers)).status_code == 403
 
 
@@ -197,9 +186,7 @@ async def test_a_deactivated_authors_page_stays_with_their_posts(
 ) -> None:
     user_id, headers = await accounts.new("dormant@example.com")
     await create_post(client, headers, "Still here")
-    await session.exec(  # type: ignore[call-overload]
-        text("UPDATE users SET is_active = false WHERE id = :id").bindparams(id=user_id)
-    )
+    await run_sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=user_id)
     listed = (await client.get("/api/v1/posts")).json()["items"]
     assert [post["author"]["id"] for post in listed] == [str(user_id)]
     page = await client.get(f"/api/v1/users/{user_id}")
@@ -247,11 +234,11 @@ async def test_an_empty_profile_update_creates_or_leaves_it_unwritten(
     assert created.json() == {"bio": None, "avatar_url": None}
     await client.put(f"{ME}/profile", json={"bio": "Kept"}, headers=headers)
     # A row written again gets a new version, at a new place.
-    written = text("SELECT ctid::text FROM user_profiles WHERE user_id = :u").bindparams(u=user_id)
-    version = (await session.exec(written)).scalar()  # type: ignore[call-overload]
+    written = "SELECT ctid::text FROM user_profiles WHERE user_id = :u"
+    version = (await run_sql(session, written, u=user_id)).scalar()
     again = await client.put(f"{ME}/profile", json={}, headers=headers)
     assert again.json() == {"bio": "Kept", "avatar_url": None}
-    assert (await session.exec(written)).scalar() == version  # type: ignore[call-overload]
+    assert (await run_sql(session, written, u=user_id)).scalar() == version
 
 
 async def test_profile_refuses_bad_values(client: AsyncClient, accounts: Accounts) -> None:
@@ -291,5 +278,6 @@ async def test_sign_in_is_one_statement_for_a_known_user(
     await count_statements.clear()
     await client.get(ME, headers=headers)
     statements = await count_statements.statements()
-    assert len([s for s in statements if "FROM users" in s]) == 1
-    assert not any(s.lstrip().upper().startswith("INSERT") for s in statements)
+    assert len(statements) == 1, statements
+    assert "FROM users" in statements[0]
+    assert not statements[0].lstrip().upper().startswith("INSERT")

@@ -51,7 +51,7 @@ async def test_upgrade_uses_database_direct_url_when_set(
     clean_environment: pytest.MonkeyPatch, direct_url: str
 ) -> None:
     """An empty database at DATABASE_DIRECT_URL ends at head; the pooled URL is never used."""
-    target = await recreate_database(direct_url, "quire_migration_guard")
+    target = await recreate_database(direct_url, "migration_guard")
     clean_environment.setenv("DATABASE_URL", POOLED)
     clean_environment.setenv("DATABASE_POOL_MODE", "transaction")
     clean_environment.setenv("DATABASE_DIRECT_URL", target)

@@ -12,7 +12,7 @@ from tests.support import recreate_database
 
 
 async def test_a_migration_waiting_on_a_lock_gives_up(direct_url: str) -> None:
-    url = await recreate_database(direct_url, "quire_locked")
+    url = await recreate_database(direct_url, "locked")
     holder = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await holder.execute("CREATE SCHEMA auth; CREATE TABLE auth.users (id uuid PRIMARY KEY)")

@@ -22,7 +22,7 @@ from tests.support import recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAWK_CONFIG = ROOT / ".squawk.toml"
-DATABASE = "quire_migrations_roundtrip"
+DATABASE = "migrations_roundtrip"  # its side database: tests.support.side_database_name
 BASE = "base"
 # Schemas Quire's migrations touch; both are compared before and after each step.
 SCHEMAS = ["public", "auth"]

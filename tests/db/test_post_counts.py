@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import create_account
+from tests.support import create_account, run_sql
 
 # Rows whose stored count differs from a fresh count: none, ever.
 DRIFT = """
@@ -33,12 +33,10 @@ class Blog:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def run(self, sql: str, **values: object) -> None:
-        await self.session.exec(text(sql).bindparams(**values))  # type: ignore[call-overload]
-
     async def user(self, name: str) -> uuid.UUID:
         user_id = await create_account(self.session, f"{name}-{uuid.uuid4().hex[:6]}@example.com")
-        await self.run(
+        await run_sql(
+            self.session,
             "INSERT INTO users (id, email, name) SELECT id, email, :name FROM auth.users "
             "WHERE id = :id",
             id=user_id,
@@ -48,14 +46,18 @@ class Blog:
 
     async def tag(self, name: str) -> uuid.UUID:
         tag_id = uuid.uuid4()
-        await self.run(
-            "INSERT INTO tags (id, name, slug) VALUES (:id, :name, :name)", id=tag_id, name=name
+        await run_sql(
+            self.session,
+            "INSERT INTO tags (id, name, slug) VALUES (:id, :name, :name)",
+            id=tag_id,
+            name=name,
         )
         return tag_id
 
     async def post(self, author: uuid.UUID, tags: list[uuid.UUID], published: bool) -> uuid.UUID:
         post_id = uuid.uuid4()
-        await self.run(
+        await run_sql(
+            self.session,
             "INSERT INTO posts (id, author_id, title, content, slug, is_published, published_at) "
             "VALUES (:id, :author, 'T', 'C', :slug, :published, "
             "CASE WHEN :published THEN now() END)",
@@ -69,16 +71,18 @@ class Blog:
         return post_id
 
     async def link(self, post_id: uuid.UUID, tag_id: uuid.UUID) -> None:
-        await self.run("INSERT INTO post_tags VALUES (:post, :tag)", post=post_id, tag=tag_id)
+        await run_sql(
+            self.session, "INSERT INTO post_tags VALUES (:post, :tag)", post=post_id, tag=tag_id
+        )
 
     async def count(self, table: str, key: uuid.UUID) -> int:
-        result = await self.session.exec(  # type: ignore[call-overload]
-            text(f"SELECT published_post_count FROM {table} WHERE id = :id").bindparams(id=key)
+        result = await run_sql(
+            self.session, f"SELECT published_post_count FROM {table} WHERE id = :id", id=key
         )
         return int(result.scalar_one())
 
     async def drift(self) -> list[object]:
-        return list((await self.session.exec(text(DRIFT))).all())  # type: ignore[call-overload]
+        return list((await run_sql(self.session, DRIFT)).all())
 
 
 async def test_counts_follow_publishing_tagging_and_deleting(session: AsyncSession) -> None:
@@ -92,29 +96,29 @@ async def test_counts_follow_publishing_tagging_and_deleting(session: AsyncSessi
     assert (await blog.count("tags", python), await blog.count("tags", sql)) == (1, 2)
     assert (await blog.count("users", ada), await blog.count("users", bob)) == (1, 1)
 
-    await blog.run("UPDATE posts SET is_published = true WHERE id = :id", id=draft)
+    await run_sql(session, "UPDATE posts SET is_published = true WHERE id = :id", id=draft)
     assert await blog.count("tags", python) == 2
     assert await blog.count("users", ada) == 2
     assert await blog.drift() == []
-    await blog.run("UPDATE posts SET is_published = false WHERE id = :id", id=first)
-    await blog.run("UPDATE posts SET title = 'edited' WHERE id = :id", id=draft)
+    await run_sql(session, "UPDATE posts SET is_published = false WHERE id = :id", id=first)
+    await run_sql(session, "UPDATE posts SET title = 'edited' WHERE id = :id", id=draft)
     assert await blog.drift() == []
-    await blog.run(
-        "UPDATE posts SET published_at = now() - interval '1 day' WHERE id = :id", id=draft
+    await run_sql(
+        session, "UPDATE posts SET published_at = now() - interval '1 day' WHERE id = :id", id=draft
     )
     assert await blog.drift() == []
 
-    await blog.run(
-        "DELETE FROM post_tags WHERE post_id = :id AND tag_id = :tag", id=draft, tag=python
+    await run_sql(
+        session, "DELETE FROM post_tags WHERE post_id = :id AND tag_id = :tag", id=draft, tag=python
     )
     await blog.link(draft, sql)
     assert await blog.drift() == []
 
-    await blog.run("DELETE FROM posts WHERE id = :id", id=draft)
+    await run_sql(session, "DELETE FROM posts WHERE id = :id", id=draft)
     assert await blog.drift() == []
     assert await blog.count("tags", sql) == 1
 
-    await blog.run("DELETE FROM auth.users WHERE id = :id", id=bob)
+    await run_sql(session, "DELETE FROM auth.users WHERE id = :id", id=bob)
     assert await blog.count("tags", sql) == 0
     assert await blog.drift() == []
 
@@ -124,7 +128,7 @@ async def test_truncating_posts_resets_the_counts(session: AsyncSession) -> None
     author = await blog.user("cy")
     tag = await blog.tag("count-truncate")
     await blog.post(author, [tag], published=True)
-    await blog.run("TRUNCATE posts CASCADE")
+    await run_sql(session, "TRUNCATE posts CASCADE")
     assert (await blog.count("tags", tag), await blog.count("users", author)) == (0, 0)
 
 
@@ -133,8 +137,8 @@ async def test_refresh_repairs_counts_written_around_the_triggers(session: Async
     author = await blog.user("dee")
     tag = await blog.tag("count-refresh")
     await blog.post(author, [tag], published=True)
-    await blog.run("UPDATE tags SET published_post_count = 42 WHERE id = :id", id=tag)
-    await blog.run("SELECT public.refresh_published_post_counts()")
+    await run_sql(session, "UPDATE tags SET published_post_count = 42 WHERE id = :id", id=tag)
+    await run_sql(session, "SELECT public.refresh_published_post_counts()")
     assert await blog.count("tags", tag) == 1
     assert await blog.drift() == []
 
@@ -145,12 +149,15 @@ async def test_a_link_cannot_list_a_draft(session: AsyncSession) -> None:
     author = await blog.user("eve")
     tag = await blog.tag("listing-forged")
     draft = await blog.post(author, [], published=False)
-    await blog.run(
+    await run_sql(
+        session,
         "INSERT INTO post_tags (post_id, tag_id, post_published_at) VALUES (:post, :tag, now())",
         post=draft,
         tag=tag,
     )
-    await blog.run("UPDATE post_tags SET post_published_at = now() WHERE post_id = :id", id=draft)
+    await run_sql(
+        session, "UPDATE post_tags SET post_published_at = now() WHERE post_id = :id", id=draft
+    )
     assert await blog.drift() == []
 
 

@@ -69,7 +69,7 @@ async def plans_engine(direct_url: str) -> AsyncIterator[AsyncEngine]:
     Its collation is `C.UTF-8`, not the embedded server's `C`: most servers sort by a
     locale, and PostgreSQL turns a `LIKE 'prefix%'` into an index range only under `C`.
     """
-    url = await recreate_database(direct_url, "quire_plans", locale="C.UTF-8")
+    url = await recreate_database(direct_url, "plans", locale="C.UTF-8")
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url)
     async with engine.begin() as connection:

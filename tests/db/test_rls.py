@@ -14,14 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import migrate
 from db.url import asyncpg_arguments
-from tests.support import create_account, recreate_database
+from tests.support import create_account, recreate_database, run_sql
 
 SUPABASE_DEFAULT_GRANTS = (
     "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role"
@@ -30,34 +28,30 @@ RLS_VIOLATION = "row-level security"
 COLUMN_DENIED = "permission denied for table"
 
 
-async def run(session: AsyncSession, sql: str, **params: Any) -> Result[Any]:
-    connection = await session.connection()
-    return await connection.execute(text(sql), params)
-
-
 async def column(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
-    return list((await run(session, sql, **params)).scalars())
+    """The first column of what `sql` returns."""
+    return list((await run_sql(session, sql, **params)).scalars())
 
 
 async def as_anon(session: AsyncSession) -> None:
-    await run(session, "RESET ROLE")
-    await run(session, "SELECT set_config('request.jwt.claims', :claims, true)",
-              claims=json.dumps({"role": "anon"}))  # fmt: skip
-    await run(session, "SET LOCAL ROLE anon")
+    await run_sql(session, "RESET ROLE")
+    await run_sql(session, "SELECT set_config('request.jwt.claims', :claims, true)",
+                  claims=json.dumps({"role": "anon"}))  # fmt: skip
+    await run_sql(session, "SET LOCAL ROLE anon")
 
 
 async def as_user(session: AsyncSession, user_id: uuid.UUID) -> None:
-    await run(session, "RESET ROLE")
+    await run_sql(session, "RESET ROLE")
     claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-    await run(session, "SELECT set_config('request.jwt.claims', :claims, true)", claims=claims)
-    await run(session, "SET LOCAL ROLE authenticated")
+    await run_sql(session, "SELECT set_config('request.jwt.claims', :claims, true)", claims=claims)
+    await run_sql(session, "SET LOCAL ROLE authenticated")
 
 
 async def denied(session: AsyncSession, sql: str, **params: Any) -> str:
     """Run `sql` expecting PostgreSQL to refuse it; return the error message."""
     with pytest.raises(DBAPIError) as refused:
         async with session.begin_nested():
-            await run(session, sql, **params)
+            await run_sql(session, sql, **params)
     return str(refused.value.orig)
 
 
@@ -84,17 +78,17 @@ class World:
 
 async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
     user_id = await create_account(session, email)
-    await run(session, "INSERT INTO users (id, email, name) VALUES (:id, :email, 'Someone')",
-              id=user_id, email=email)  # fmt: skip
-    await run(session, "INSERT INTO user_profiles (user_id, bio) VALUES (:id, 'Hello')",
-              id=user_id)  # fmt: skip
+    await run_sql(session, "INSERT INTO users (id, email, name) VALUES (:id, :email, 'Someone')",
+                  id=user_id, email=email)  # fmt: skip
+    await run_sql(session, "INSERT INTO user_profiles (user_id, bio) VALUES (:id, 'Hello')",
+                  id=user_id)  # fmt: skip
     return user_id
 
 
 async def new_post(
     session: AsyncSession, author: uuid.UUID, slug: str, *, published: bool
 ) -> uuid.UUID:
-    result = await run(
+    result = await run_sql(
         session,
         "INSERT INTO posts (author_id, title, content, slug, is_published, published_at) "
         "VALUES (:author, :slug, 'Body', :slug, :published, "
@@ -110,17 +104,17 @@ async def new_post(
 async def world(request: pytest.FixtureRequest, session: AsyncSession) -> World:
     """Two writers: the author has a published post and a draft, the other a draft."""
     if request.param == "supabase default grants":
-        await run(session, SUPABASE_DEFAULT_GRANTS)
+        await run_sql(session, SUPABASE_DEFAULT_GRANTS)
     author = await new_user(session, "author@example.com")
     other = await new_user(session, "other@example.com")
     published = await new_post(session, author, "rls-published", published=True)
     draft = await new_post(session, author, "rls-draft", published=False)
     others_draft = await new_post(session, other, "rls-others-draft", published=False)
-    tag = await run(session, "INSERT INTO tags (name, slug) VALUES ('RLS', 'rls') RETURNING id")
+    tag = await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('RLS', 'rls') RETURNING id")
     tag_id = uuid.UUID(str(tag.scalar_one()))
     for post in (published, draft, others_draft):
-        await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)",
-                  post=post, tag=tag_id)  # fmt: skip
+        await run_sql(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)",
+                      post=post, tag=tag_id)  # fmt: skip
     return World(author, other, published, draft, others_draft, tag_id)
 
 
@@ -175,13 +169,13 @@ async def test_anon_reads_only_the_tags_of_published_posts(
     session: AsyncSession, world: World
 ) -> None:
     """A tag that only drafts carry, or no post any more, stays out of sight."""
-    draft_only = await run(
+    draft_only = await run_sql(
         session, "INSERT INTO tags (name, slug) VALUES ('Secret', 'secret') RETURNING id"
     )
     secret = uuid.UUID(str(draft_only.scalar_one()))
-    await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
-              p=world.draft, t=secret)  # fmt: skip
-    await run(session, "INSERT INTO tags (name, slug) VALUES ('Orphan', 'orphan')")
+    await run_sql(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
+                  p=world.draft, t=secret)  # fmt: skip
+    await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('Orphan', 'orphan')")
     await as_anon(session)
     assert await column(session, "SELECT slug FROM tags ORDER BY slug") == ["rls"]
     await as_user(session, world.other)
@@ -214,7 +208,7 @@ async def test_authenticated_cannot_change_its_own_role(
 ) -> None:
     await as_user(session, world.author)
     assert await visible(session, "UPDATE users SET role = 'admin' RETURNING id") == []
-    await run(session, "RESET ROLE")
+    await run_sql(session, "RESET ROLE")
     role = await column(session, "SELECT role FROM users WHERE id = :id", id=world.author)
     assert role == ["user"]
 
@@ -226,7 +220,7 @@ async def test_authenticated_writes_posts_only_as_itself(
     insert = "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, 't', 'c', :s)"
     message = await denied(session, insert, a=world.other, s="impostor")
     assert RLS_VIOLATION in message
-    await run(session, insert, a=world.author, s="mine")
+    await run_sql(session, insert, a=world.author, s="mine")
     assert await column(session, "SELECT slug FROM posts WHERE slug = 'mine'") == ["mine"]
 
 
@@ -252,9 +246,9 @@ async def test_authenticated_cannot_give_its_post_away(session: AsyncSession, wo
 
 async def test_authenticated_tags_only_its_own_posts(session: AsyncSession, world: World) -> None:
     await as_user(session, world.other)
-    await run(session, "DELETE FROM post_tags WHERE post_id = :p", p=world.others_draft)
-    await run(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
-              p=world.others_draft, t=world.tag)  # fmt: skip
+    await run_sql(session, "DELETE FROM post_tags WHERE post_id = :p", p=world.others_draft)
+    await run_sql(session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)",
+                  p=world.others_draft, t=world.tag)  # fmt: skip
     message = await denied(
         session,
         "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t) ON CONFLICT DO NOTHING",
@@ -295,7 +289,7 @@ async def test_a_profile_upserts_as_a_supabase_client_writes_it(
 
 
 async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: World) -> None:
-    await run(session, "UPDATE users SET is_active = false WHERE id = :id", id=world.author)
+    await run_sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=world.author)
     await as_user(session, world.author)
     message = await denied(
         session,
@@ -318,9 +312,9 @@ async def test_a_post_published_through_the_data_api_gets_the_database_time(
     session: AsyncSession, world: World
 ) -> None:
     await as_user(session, world.author)
-    await run(session, "INSERT INTO posts (author_id, title, content, slug, is_published) "
-              "VALUES (:a, 't', 'c', 'rls-new', true)", a=world.author)  # fmt: skip
-    await run(session, "UPDATE posts SET is_published = true WHERE id = :id", id=world.draft)
+    await run_sql(session, "INSERT INTO posts (author_id, title, content, slug, is_published) "
+                  "VALUES (:a, 't', 'c', 'rls-new', true)", a=world.author)  # fmt: skip
+    await run_sql(session, "UPDATE posts SET is_published = true WHERE id = :id", id=world.draft)
     stamped = await column(
         session,
         "SELECT published_at > now() - interval '1 minute' FROM posts "
@@ -333,12 +327,12 @@ async def test_a_published_post_always_has_a_publication_time(
     session: AsyncSession, world: World
 ) -> None:
     """Cleared, it is stamped again; with triggers off, as in a bulk load, the check refuses."""
-    await run(session, "RESET ROLE")
+    await run_sql(session, "RESET ROLE")
     clear = "UPDATE posts SET published_at = NULL WHERE id = :id"
-    await run(session, clear, id=world.published)
+    await run_sql(session, clear, id=world.published)
     stamped = "SELECT published_at IS NOT NULL FROM posts WHERE id = :id"
     assert await column(session, stamped, id=world.published) == [True]
-    await run(session, "SET LOCAL session_replication_role = replica")
+    await run_sql(session, "SET LOCAL session_replication_role = replica")
     message = await denied(session, clear, id=world.published)
     assert "ck_posts_published_posts_have_published_at" in message
 
@@ -362,9 +356,9 @@ async def test_authenticated_writes_only_the_columns_an_author_controls(
         "VALUES (:a, 't', 'c', 'rls-future', true, now() + interval '1 year')"
     )
     assert COLUMN_DENIED in await denied(session, future, a=author)
-    await run(session, "UPDATE posts SET title = 'Edited', is_published = true WHERE id = :id",
-              id=post)  # fmt: skip
-    await run(session, "UPDATE user_profiles SET bio = 'Edited' WHERE user_id = :u", u=author)
+    await run_sql(session, "UPDATE posts SET title = 'Edited', is_published = true WHERE id = :id",
+                  id=post)  # fmt: skip
+    await run_sql(session, "UPDATE user_profiles SET bio = 'Edited' WHERE user_id = :u", u=author)
 
 
 async def test_data_api_roles_cannot_call_the_counters_helpers(
@@ -390,8 +384,8 @@ async def test_an_avatar_is_an_http_url_whoever_writes_it(
         u=world.author,
     )  # fmt: skip
     assert "ck_user_profiles_avatar_url_http" in message
-    await run(session, "UPDATE user_profiles SET avatar_url = 'https://cdn.example.com/a.png' "
-              "WHERE user_id = :u", u=world.author)  # fmt: skip
+    await run_sql(session, "UPDATE user_profiles SET avatar_url = 'https://cdn.example.com/a.png' "
+                  "WHERE user_id = :u", u=world.author)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -425,7 +419,7 @@ async def test_no_data_api_role_reads_the_migration_history(
 
 
 async def test_service_role_bypasses_rls(session: AsyncSession, world: World) -> None:
-    await run(session, "SET LOCAL ROLE service_role")
+    await run_sql(session, "SET LOCAL ROLE service_role")
     emails = await column(session, "SELECT email FROM users WHERE id IN (:a, :o)",
                           a=world.author, o=world.other)  # fmt: skip
     assert len(emails) == 2
@@ -439,14 +433,14 @@ async def test_auth_functions_read_the_request_claims(session: AsyncSession) -> 
     user_id = uuid.uuid4()
     assert await column(session, "SELECT auth.uid()") == [None]
     claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-    await run(session, "SELECT set_config('request.jwt.claims', :c, true)", c=claims)
+    await run_sql(session, "SELECT set_config('request.jwt.claims', :c, true)", c=claims)
     assert await column(session, "SELECT auth.uid()") == [user_id]
     assert await column(session, "SELECT auth.jwt() ->> 'role'") == ["authenticated"]
 
 
 async def test_auth_uid_falls_back_to_the_legacy_claim_setting(session: AsyncSession) -> None:
     user_id = uuid.uuid4()
-    await run(session, "SELECT set_config('request.jwt.claim.sub', :s, true)", s=str(user_id))
+    await run_sql(session, "SELECT set_config('request.jwt.claim.sub', :s, true)", s=str(user_id))
     assert await column(session, "SELECT auth.uid()") == [user_id]
 
 
@@ -470,7 +464,7 @@ async def test_the_table_owner_is_not_subject_to_rls(session: AsyncSession) -> N
 
 
 async def test_downgrade_removes_the_policies_and_the_grants(direct_url: str) -> None:
-    url = await recreate_database(direct_url, "quire_rls_downgrade")
+    url = await recreate_database(direct_url, "rls_downgrade")
     await asyncio.to_thread(migrate.upgrade, url)
     await asyncio.to_thread(migrate.downgrade, url, "0001")
     state = await _rls_state(url)

@@ -3,23 +3,16 @@
 import uuid
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import migrate
-from tests.support import create_account
-
-
-async def execute(session: AsyncSession, sql: str, **params: object) -> object:
-    """Run `sql`; return the first column of its first row, if it returns rows."""
-    result = await session.exec(text(sql).bindparams(**params))  # type: ignore[call-overload]
-    return result.scalar() if result.returns_rows else None
+from tests.support import create_account, run_sql
 
 
 async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
     user_id = await create_account(session, email)
-    await execute(
+    await run_sql(
         session,
         "INSERT INTO users (id, email, name) VALUES (:id, :email, 'Someone')",
         id=user_id,
@@ -35,59 +28,65 @@ async def test_email_is_unique_whatever_its_case(session: AsyncSession) -> None:
 
 
 async def test_tag_name_is_unique_whatever_its_case(session: AsyncSession) -> None:
-    await execute(session, "INSERT INTO tags (name, slug) VALUES ('Python', 'python')")
+    await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('Python', 'python')")
     with pytest.raises(IntegrityError, match="uq_tags_name_lower"):
-        await execute(session, "INSERT INTO tags (name, slug) VALUES ('PYTHON', 'python-2')")
+        await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('PYTHON', 'python-2')")
 
 
 async def test_role_is_one_of_the_known_roles(session: AsyncSession) -> None:
     user_id = await new_user(session, "role@example.com")
     with pytest.raises(IntegrityError, match="ck_users_role"):
-        await execute(session, "UPDATE users SET role = 'owner' WHERE id = :id", id=user_id)
+        await run_sql(session, "UPDATE users SET role = 'owner' WHERE id = :id", id=user_id)
 
 
 async def test_deleting_an_account_cascades_to_everything_it_owns(session: AsyncSession) -> None:
     user_id = await new_user(session, "gone@example.com")
-    await execute(
+    await run_sql(
         session, "INSERT INTO user_profiles (user_id, bio) VALUES (:id, 'hi')", id=user_id
     )
-    post_id = await execute(
-        session,
-        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'gone') "
-        "RETURNING id",
-        id=user_id,
-    )
-    tag_id = await execute(
-        session, "INSERT INTO tags (name, slug) VALUES ('kept', 'kept') RETURNING id"
-    )
-    await execute(
+    post_id = (
+        await run_sql(
+            session,
+            "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'gone') "
+            "RETURNING id",
+            id=user_id,
+        )
+    ).scalar()
+    tag_id = (
+        await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('kept', 'kept') RETURNING id")
+    ).scalar()
+    await run_sql(
         session, "INSERT INTO post_tags (post_id, tag_id) VALUES (:p, :t)", p=post_id, t=tag_id
     )
 
-    await execute(session, "DELETE FROM auth.users WHERE id = :id", id=user_id)
+    await run_sql(session, "DELETE FROM auth.users WHERE id = :id", id=user_id)
 
     for table in ("users", "user_profiles", "posts", "post_tags"):
-        assert await execute(session, f"SELECT count(*) FROM {table}") == 0, table
-    assert await execute(session, "SELECT count(*) FROM tags") == 1
+        assert (await run_sql(session, f"SELECT count(*) FROM {table}")).scalar() == 0, table
+    assert (await run_sql(session, "SELECT count(*) FROM tags")).scalar() == 1
 
 
 async def test_deleting_a_post_removes_its_links_and_keeps_its_tags(session: AsyncSession) -> None:
     user_id = await new_user(session, "author@example.com")
-    post_id = await execute(
-        session,
-        "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') "
-        "RETURNING id",
-        id=user_id,
-    )
-    tag_id = await execute(session, "INSERT INTO tags (name, slug) VALUES ('t', 't') RETURNING id")
-    await execute(session, "INSERT INTO post_tags VALUES (:p, :t)", p=post_id, t=tag_id)
-    await execute(session, "DELETE FROM posts WHERE id = :id", id=post_id)
-    assert await execute(session, "SELECT count(*) FROM post_tags") == 0
-    assert await execute(session, "SELECT count(*) FROM tags") == 1
+    post_id = (
+        await run_sql(
+            session,
+            "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') "
+            "RETURNING id",
+            id=user_id,
+        )
+    ).scalar()
+    tag_id = (
+        await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('t', 't') RETURNING id")
+    ).scalar()
+    await run_sql(session, "INSERT INTO post_tags VALUES (:p, :t)", p=post_id, t=tag_id)
+    await run_sql(session, "DELETE FROM posts WHERE id = :id", id=post_id)
+    assert (await run_sql(session, "SELECT count(*) FROM post_tags")).scalar() == 0
+    assert (await run_sql(session, "SELECT count(*) FROM tags")).scalar() == 1
 
 
 ROW_OF = {
-    "users": ("SELECT :id", "name"),
+    "users": ("SELECT CAST(:id AS uuid)", "name"),
     "user_profiles": ("INSERT INTO user_profiles (user_id) VALUES (:id) RETURNING id", "bio"),
     "posts": (
         "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 's') "
@@ -100,11 +99,13 @@ ROW_OF = {
 @pytest.mark.parametrize("table", sorted(ROW_OF))
 async def test_updated_at_moves_on_every_update(session: AsyncSession, table: str) -> None:
     create_row, column = ROW_OF[table]
-    row_id = await execute(session, create_row, id=await new_user(session, "t@example.com"))
+    row_id = (
+        await run_sql(session, create_row, id=await new_user(session, "t@example.com"))
+    ).scalar()
     read = f"SELECT updated_at FROM {table} WHERE id = :id"
-    before = await execute(session, read, id=row_id)
-    await execute(session, f"UPDATE {table} SET {column} = 'changed' WHERE id = :id", id=row_id)
-    after = await execute(session, read, id=row_id)
+    before = (await run_sql(session, read, id=row_id)).scalar()
+    await run_sql(session, f"UPDATE {table} SET {column} = 'changed' WHERE id = :id", id=row_id)
+    after = (await run_sql(session, read, id=row_id)).scalar()
     assert after > before  # type: ignore[operator]
 
 
@@ -117,20 +118,22 @@ async def test_a_post_of_a_few_kilobytes_stays_whole_in_its_row(session: AsyncSe
     user_id = await new_user(session, "inline@example.com")
     # ~2 KB of content and its ~1.2 KB document: past the ~2 KB at which rows are toasted.
     content = " ".join(f"postgres{n % 80}" for n in range(280))
-    post_id = await execute(
+    post_id = (
+        await run_sql(
+            session,
+            "INSERT INTO posts (author_id, title, content, slug) "
+            "VALUES (:id, 'Inline', :content, 'inline') RETURNING id",
+            id=user_id,
+            content=content,
+        )
+    ).scalar()
+    stored = await run_sql(
         session,
-        "INSERT INTO posts (author_id, title, content, slug) "
-        "VALUES (:id, 'Inline', :content, 'inline') RETURNING id",
-        id=user_id,
-        content=content,
-    )
-    stored = await session.exec(  # type: ignore[call-overload]
-        text(
-            "SELECT pg_column_compression(content), pg_column_compression(search_vector), "
-            "pg_stat_get_xact_tuples_inserted(c.reltoastrelid), "
-            "octet_length(content) + pg_column_size(search_vector) "
-            "FROM posts p, pg_class c WHERE p.id = :id AND c.oid = 'posts'::regclass"
-        ).bindparams(id=post_id)
+        "SELECT pg_column_compression(content), pg_column_compression(search_vector), "
+        "pg_stat_get_xact_tuples_inserted(c.reltoastrelid), "
+        "octet_length(content) + pg_column_size(search_vector) "
+        "FROM posts p, pg_class c WHERE p.id = :id AND c.oid = 'posts'::regclass",
+        id=post_id,
     )
     content_compression, document_compression, toasted_chunks, size = stored.one()
     assert size > 3000

@@ -134,7 +134,7 @@ async def schema_dump(url: str, *options: str) -> str:
 
 @pytest.fixture(scope="module")
 async def alembic_schema(direct_url: str) -> str:
-    url = await recreate_database(direct_url, "quire_export_alembic")
+    url = await recreate_database(direct_url, "export_alembic")
     await asyncio.to_thread(migrate.upgrade, url)
     return await schema_dump(url)
 
@@ -160,7 +160,7 @@ async def test_exported_sql_builds_the_schema_alembic_builds(
     source: str, direct_url: str, alembic_schema: str
 ) -> None:
     migrations = committed_migrations() if source == "committed files" else supabase_export.export()
-    url = await recreate_database(direct_url, "quire_export_sql")
+    url = await recreate_database(direct_url, "export_sql")
     for migration in migrations:
         await execute(url, migration.sql)
     assert await schema_dump(url) == alembic_schema
@@ -170,7 +170,7 @@ async def test_exported_sql_builds_the_schema_alembic_builds(
 
 
 async def test_the_seed_applies_on_top_of_the_migrations_twice(direct_url: str) -> None:
-    url = await recreate_database(direct_url, "quire_export_seed")
+    url = await recreate_database(direct_url, "export_seed")
     await asyncio.to_thread(migrate.upgrade, url)
     await execute(url, SEED)
     await execute(url, SEED)
@@ -223,7 +223,7 @@ def as_migrator(url: str) -> str:
 @pytest.fixture(scope="module")
 async def supabase_like(direct_url: str) -> SupabaseLike:
     """A database holding Supabase's own schemas, migrated to head as Supabase's `postgres`."""
-    url = await recreate_database(direct_url, "quire_supabase_like")
+    url = await recreate_database(direct_url, "supabase_like")
     await execute(url, SUPABASE_STAND_IN + MIGRATOR_GRANTS)
     managed_before = await schema_dump(url, "--exclude-schema=public")
     await asyncio.to_thread(migrate.upgrade, as_migrator(url))

@@ -11,7 +11,7 @@ from api.errors import PROBLEM_MEDIA_TYPE
 from api.main import create_app
 from db.engine import create_engine, create_sessionmaker
 from db.pool import FairAsyncQueuePool, HandoffQueue
-from tests import conftest
+from tests.conftest import settings_for
 
 
 async def settle(queue: HandoffQueue[str], waiting: int) -> None:
@@ -59,7 +59,7 @@ async def test_idle_connections_are_kept_up_to_the_pool_size() -> None:
 @pytest.fixture
 async def starved_app(database_url: str) -> AsyncIterator[FastAPI]:
     """The app with a one-connection pool that gives up waiting almost at once."""
-    app = create_app(conftest.test_settings(database_url))
+    app = create_app(settings_for(database_url))
     async with app.router.lifespan_context(app):
         assert isinstance(app.state.engine.pool, FairAsyncQueuePool)
         await app.state.engine.dispose()

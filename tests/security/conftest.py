@@ -7,12 +7,12 @@ from typing import Any
 import asyncpg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.main import create_app
 from db.url import asyncpg_arguments
-from tests.conftest import test_settings as settings_for
+from tests.conftest import settings_for
+from tests.support import run_sql
 
 
 @pytest.fixture(scope="session")
@@ -45,15 +45,6 @@ async def register_admin(url: str, email: str) -> uuid.UUID:
     return account_id
 
 
-async def drop_database(url: str, name: str) -> None:
-    """Drop database `name` on the server behind `url`."""
-    connection = await asyncpg.connect(**asyncpg_arguments(url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 # Every table the API writes, plus the accounts it reads.
 TABLES = ("auth.users", "users", "user_profiles", "posts", "tags", "post_tags")
 
@@ -64,13 +55,12 @@ async def snapshot(session: AsyncSession) -> Snapshot:
     """Every row of every table, in a stable order, to compare before and after a request."""
     rows: Snapshot = {}
     for table in TABLES:
-        result = await session.exec(text(f"SELECT * FROM {table} ORDER BY 1, 2"))  # type: ignore[call-overload]
+        result = await run_sql(session, f"SELECT * FROM {table} ORDER BY 1, 2")
         rows[table] = [dict(row._mapping) for row in result]
     return rows
 
 
 async def set_user(session: AsyncSession, user_id: str, assignment: str) -> None:
     """Change a user's row directly (role, status, last seen) and commit it to the test."""
-    statement = text(f"UPDATE users SET {assignment} WHERE id = :id")
-    await session.exec(statement.bindparams(id=uuid.UUID(user_id)))  # type: ignore[call-overload]
+    await run_sql(session, f"UPDATE users SET {assignment} WHERE id = :id", id=uuid.UUID(user_id))
     await session.commit()

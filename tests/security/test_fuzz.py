@@ -28,14 +28,14 @@ from starlette.types import Receive, Scope, Send
 from api.main import create_app
 from api.settings import AppSettings, Settings
 from db import migrate
-from tests.conftest import test_settings as settings_for
-from tests.security.conftest import drop_database, register_admin
-from tests.support import bearer, make_token, recreate_database
+from tests.conftest import settings_for
+from tests.security.conftest import register_admin
+from tests.support import bearer, drop_database, make_token, recreate_database
 
 FUZZ_EXAMPLES = int(os.environ.get("QUIRE_FUZZ_EXAMPLES", "15"))
 FUZZ_SEED = int(os.environ.get("QUIRE_FUZZ_SEED", "20261123"))
 FUZZ_REPORT = os.environ.get("QUIRE_FUZZ_REPORT")
-FUZZ_DATABASE = "quire_fuzz"
+FUZZ_DATABASE = "fuzz"  # its side database: tests.support.side_database_name
 FUZZ_ADMIN = "fuzz-admin@example.com"
 # A schema cannot describe "the bytes of a real image": random uploads are rightly refused (415).
 AVATAR_UPLOAD = "PUT /api/v1/users/me/avatar"
