@@ -43,6 +43,8 @@ class User(UserBase, table=True):
         CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role"),
         Index("uq_users_email_lower", func.lower(Column("email")), unique=True),
         Index("ix_users_published_post_count", text("published_post_count DESC"), "name", "id"),
+        # The admin's user list, newest first (migration 0016).
+        Index("ix_users_created_at", text("created_at DESC"), text("id DESC")),
     )
     __mapper_args__ = EAGER_DEFAULTS
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from slugify import slugify
-from sqlalchemy import Table, Text, Uuid, bindparam, delete, func
+from sqlalchemy import Table, Text, Uuid, bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from db.models import PostTag, Tag
+from db.models import Post, PostTag, Tag
 from db.models.tag import TAG_SLUG_MAX
 from db.repositories.rows import (
     STATEMENT_CACHE_SIZE,
@@ -108,19 +108,27 @@ def _tags_by_lower_name() -> Select[str, Tag]:
 
 
 async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
-    """Make `tags` the post's whole tag set."""
+    """Make `tags` the post's whole tag set; a post whose tags change is updated."""
     keep = [tag.id for tag in tags]
-    await session.exec(
+    removed = await session.exec(
         delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag_id).not_in(keep))
     )
-    await add_post_tags(session, post_id, tags)
+    added = await add_post_tags(session, post_id, tags)
+    if removed.rowcount or added:
+        # Its tags are part of the post clients read: `updated_at` tells them to read it again.
+        await session.exec(
+            update(Post).where(col(Post.id) == post_id).values(updated_at=func.clock_timestamp())
+        )
 
 
-async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
-    """Tag the post with `tags` too; links it already has stay as they are."""
-    if tags:
-        params = {"post_id": post_id, "tag_ids": [tag.id for tag in tags]}
-        await session.exec(_insert_links(), params=params)
+async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> int:
+    """Tag the post with `tags` too; links it already has stay as they are. Returns how many
+    links were added."""
+    if not tags:
+        return 0
+    params = {"post_id": post_id, "tag_ids": [tag.id for tag in tags]}
+    result = await session.exec(_insert_links(), params=params)
+    return int(result.rowcount)
 
 
 async def most_used(reader: Reader, limit: int) -> list[TagCount]:

@@ -176,6 +176,22 @@ async def test_patch_changes_fields_and_keeps_the_slug(
     assert updated["updated_at"] >= post["updated_at"]
 
 
+async def test_a_change_of_tags_alone_updates_the_post(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """Tags are part of the post clients read; the same tags again change nothing."""
+    _, headers = await accounts.new()
+    post = await create_post(client, headers, tags=["a"])
+    url = f"{POSTS}/{post['slug']}"
+
+    same = (await client.patch(url, json={"tags": ["A"]}, headers=headers)).json()
+    retagged = (await client.patch(url, json={"tags": ["a", "b"]}, headers=headers)).json()
+
+    assert same["updated_at"] == post["updated_at"]
+    assert retagged["updated_at"] > post["updated_at"]
+    assert [tag["name"] for tag in retagged["tags"]] == ["a", "b"]
+
+
 async def test_publishing_stamps_published_at_only_the_first_time(
     client: AsyncClient, accounts: Accounts
 ) -> None:

@@ -15,6 +15,21 @@ from tests.support import StatementLog, bearer, make_token, run_sql
 ME = "/api/v1/users/me"
 
 
+async def test_updated_at_moves_when_the_user_changes_not_when_they_publish(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """Counts and last_seen_at are bookkeeping; a name is the user's."""
+    _, headers = await accounts.new()
+    before = (await client.get(ME, headers=headers)).json()
+
+    await create_post(client, headers, "Counted", published=True)
+    after_publishing = (await client.get(ME, headers=headers)).json()
+    renamed = await client.patch(ME, json={"name": "New"}, headers=headers)
+
+    assert after_publishing["updated_at"] == before["updated_at"]
+    assert renamed.json()["updated_at"] > before["updated_at"]
+
+
 async def test_first_request_creates_the_user_from_the_token(
     client: AsyncClient, accounts: Accounts
 ) -> None:

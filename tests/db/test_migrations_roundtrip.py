@@ -2,7 +2,8 @@
 
 The history is walked from Alembic's script directory, so new revisions are covered as they
 are added. A revision's downgrade must restore exactly the schema the previous revision built
-(columns, indexes, constraints, triggers, functions, policies, grants, RLS flags).
+(columns, indexes, constraints, triggers, functions, policies, grants on tables, columns and
+functions, RLS flags, storage options).
 """
 
 import asyncio
@@ -56,6 +57,22 @@ SCHEMA_QUERIES = {
     "grants": """
         SELECT table_schema, table_name, grantee, privilege_type
         FROM information_schema.role_table_grants WHERE table_schema = ANY($1::text[])""",
+    # Privileges as granted, not access lists: a list made explicit by a GRANT and a REVOKE
+    # grants what the default did.
+    "column_grants": """
+        SELECT n.nspname, r.relname, a.attname, g.grantee::regrole::text, g.privilege_type
+        FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = r.relnamespace, aclexplode(a.attacl) g
+        WHERE a.attacl IS NOT NULL AND n.nspname = ANY($1::text[])""",
+    "function_grants": """
+        SELECT n.nspname, p.proname, g.grantee::regrole::text, g.privilege_type
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+             aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) g
+        WHERE n.nspname = ANY($1::text[])""",
+    "storage_options": """
+        SELECT n.nspname, r.relname, r.reloptions FROM pg_class r
+        JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE r.reloptions IS NOT NULL AND n.nspname = ANY($1::text[])""",
 }
 
 ACCOUNT = "11111111-1111-4111-8111-111111111111"
