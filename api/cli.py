@@ -156,14 +156,9 @@ def cmd_db_stop(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
     with local_database(settings) as url:
-        target = parse_database_url(url)
-        env = {**os.environ, "PGPASSWORD": target.url.password or ""}
-        command = [
-            str(BIN_DIR / "psql"),
-            "-h", str(target.url.host), "-p", str(target.url.port),
-            "-U", str(target.url.username), "-d", str(target.url.database),
-        ]  # fmt: skip
-        status = subprocess.call(command, env=env)  # noqa: S603  # nosec B603
+        # The URL's SSL settings too: without them psql would not verify the server.
+        env = {**os.environ, **parse_database_url(url).libpq_environment()}
+        status = subprocess.call([str(BIN_DIR / "psql")], env=env)  # noqa: S603  # nosec B603
     raise SystemExit(status)
 
 

@@ -24,6 +24,10 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 # libpq's `sslrootcert=system`: the operating system's trusted CAs, verified in full.
 SYSTEM_ROOTCERT = "system"
 SUPPORTED_PARAMETERS = {"sslmode", "sslrootcert", "connect_timeout", "application_name", "options"}
+LIBPQ_VARIABLES = {
+    "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "connect_timeout": "PGCONNECT_TIMEOUT",
+    "application_name": "PGAPPNAME", "options": "PGOPTIONS",
+}  # fmt: skip
 # Query parameters that other clients put in Supabase URLs and asyncpg would reject
 # (`pgbouncer=true` still marks a transaction pooler).
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
@@ -44,6 +48,8 @@ class DatabaseTarget:
     url: URL
     connect_args: dict[str, Any] = field(default_factory=dict)
     pool_mode: PoolMode = "session"
+    # The URL's own connection parameters (sslmode, …), for libpq's tools.
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_transaction_pooler(self) -> bool:
@@ -63,6 +69,19 @@ class DatabaseTarget:
             "database": self.url.database,
             **connect,
         }
+
+    def libpq_environment(self) -> dict[str, str]:
+        """The connection as libpq's environment variables, for `psql` and `pg_dump`."""
+        url = self.url
+        given = {
+            "PGHOST": url.host, "PGPORT": url.port and str(url.port), "PGUSER": url.username,
+            "PGPASSWORD": url.password, "PGDATABASE": url.database,
+        }  # fmt: skip
+        given |= {LIBPQ_VARIABLES[name]: value for name, value in self.parameters.items()}
+        if "PGSSLROOTCERT" in given and "PGSSLMODE" not in given:
+            # As Quire connects: a root certificate on its own asks for a verified server.
+            given["PGSSLMODE"] = "verify-full"
+        return {name: str(value) for name, value in given.items() if value}
 
     def with_database(self, name: str) -> str:
         """A libpq URL for database `name` on the same server, with the same credentials."""
@@ -96,7 +115,8 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
         database=database or None,
     )
     connect_args = _connect_args(query, mode)
-    return DatabaseTarget(url=url, connect_args=connect_args, pool_mode=mode)
+    parameters = {name: value for name, value in query.items() if name in SUPPORTED_PARAMETERS}
+    return DatabaseTarget(url=url, connect_args=connect_args, pool_mode=mode, parameters=parameters)
 
 
 def _strip_scheme(raw: str) -> str:

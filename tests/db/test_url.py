@@ -496,3 +496,31 @@ def test_unsupported_parameters_are_refused_by_name() -> None:
 
 def test_empty_query_is_fine() -> None:
     assert parse_database_url(f"{DIRECT}?").url.database == "postgres"
+
+
+def test_libpq_tools_get_the_urls_connection_and_ssl_settings() -> None:
+    """`make psql` verifies the server as the API does: sslmode and sslrootcert are kept."""
+    target = parse_database_url(
+        "postgresql://postgres.ref:p@ss:w0rd@aws-0-eu.pooler.supabase.com:5432/postgres"
+        "?sslmode=require&application_name=quire"
+    )
+
+    assert target.libpq_environment() == {
+        "PGHOST": "aws-0-eu.pooler.supabase.com",
+        "PGPORT": "5432",
+        "PGUSER": "postgres.ref",
+        "PGPASSWORD": "p@ss:w0rd",
+        "PGDATABASE": "postgres",
+        "PGSSLMODE": "require",
+        "PGAPPNAME": "quire",
+    }
+
+
+def test_a_root_certificate_alone_asks_libpq_tools_for_a_verified_server() -> None:
+    target = parse_database_url("postgresql://u@db.example.com/app?sslrootcert=system")
+
+    environment = target.libpq_environment()
+
+    assert environment["PGSSLMODE"] == "verify-full"
+    assert environment["PGSSLROOTCERT"] == "system"
+    assert "PGPASSWORD" not in environment
