@@ -16,14 +16,17 @@ from contextlib import contextmanager
 from types import FrameType
 
 import uvicorn
+from alembic.util import CommandError
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import MAX_TOKEN_LIFETIME_SECONDS, issue_token
 from api.settings import FORGEABLE_TOKENS_REFUSAL, Settings, accepts_forged_tokens, get_settings
 from db import migrate
-from db.embedded import BIN_DIR, EmbeddedPostgres
+from db.embedded import BIN_DIR, EmbeddedPostgres, EmbeddedPostgresError
 from db.engine import create_engine, create_sessionmaker
 from db.models import Role
 from db.models.auth import SUPABASE_AUTH_PROBE
@@ -329,6 +332,8 @@ def load_settings() -> Settings:
         return get_settings()
     except ValidationError as error:
         raise SystemExit(f"quire: invalid configuration\n{_problems(error)}") from None
+    except SettingsError as error:
+        raise SystemExit(f"quire: invalid configuration: {error}") from None
 
 
 def _problems(error: ValidationError) -> str:
@@ -341,7 +346,23 @@ def _problems(error: ValidationError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    args.run(load_settings(), args)
+    try:
+        args.run(load_settings(), args)
+    except COMMON_FAILURES as error:
+        # A database out of reach, a port taken, a revision unknown: what to fix, in one line,
+        # not a traceback through the driver.
+        raise SystemExit(f"quire {args.command}: {_first_line(error)}") from None
+
+
+# What a mistake in the setup raises: the database unreachable or missing (OSError, the
+# driver's error), the embedded server unable to start, an Alembic command refused.
+COMMON_FAILURES = (OSError, DBAPIError, EmbeddedPostgresError, CommandError)
+
+
+def _first_line(error: BaseException) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return f"{type(cause).__name__}: {lines[0]}"
 
 
 if __name__ == "__main__":

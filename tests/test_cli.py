@@ -235,3 +235,22 @@ def test_sigterm_during_serve_unwinds_so_the_embedded_server_is_stopped() -> Non
         signal.raise_signal(signal.SIGTERM)
     assert exit_.value.code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_database_out_of_reach_is_one_line_not_a_traceback(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    with pytest.raises(SystemExit) as refusal:
+        cli.main(["migrate"])
+    message = str(refusal.value.code)
+    assert message.startswith("quire migrate: ConnectionRefusedError"), message
+    assert "\n" not in message
+
+
+def test_an_unknown_revision_is_named(
+    unconfigured: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with pytest.raises(SystemExit, match=r"quire downgrade: CommandError: .*'bogus'"):
+        cli.main(["downgrade", "bogus"])
