@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import subprocess  # nosec B404  # runs psql with arguments built here
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -34,7 +35,6 @@ from db.repositories import users
 from db.url import parse_database_url
 
 HOST = "127.0.0.1"
-PORT = 8000
 
 
 def embedded_server(settings: Settings) -> EmbeddedPostgres:
@@ -90,17 +90,19 @@ def refuse_public_secret(settings: Settings) -> None:
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
+    port = args.port or settings.server.port
+    refuse_taken_port(HOST, port)
     with local_database(settings) as url:
         migrate.upgrade(settings.database.direct_url or url)
         os.environ["DATABASE_URL"] = url
         # The app the reloader builds is a development one on purpose, whatever the default.
         os.environ.setdefault("QUIRE_ENVIRONMENT", "local")
-        print(f"Quire on http://{HOST}:{args.port} (docs at /docs), database {_redacted(url)}")
+        print(f"Quire on http://{HOST}:{port} (docs at /docs), database {_redacted(url)}")
         uvicorn.run(
             "api.main:create_app",
             factory=True,
             host=HOST,
-            port=args.port,
+            port=port,
             reload=True,
             reload_dirs=["api", "db"],
         )
@@ -108,6 +110,9 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     refuse_public_secret(settings)
+    server = settings.server
+    host, port = args.host or server.host, args.port or server.port
+    refuse_taken_port(host, port)
     with local_database(settings) as url, sigterm_exits():
         os.environ["DATABASE_URL"] = url
         # With one worker the app is built in this process, whose settings predate the URL.
@@ -115,16 +120,29 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         uvicorn.run(
             "api.main:create_app",
             factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
+            host=host,
+            port=port,
+            workers=args.workers or server.web_concurrency,
             proxy_headers=True,
-            forwarded_allow_ips=args.forwarded_allow_ips,
+            forwarded_allow_ips=args.forwarded_allow_ips or server.forwarded_allow_ips,
             access_log=args.access_log,
             loop="uvloop",
             http="httptools",
             log_level="warning" if not args.access_log else "info",
         )
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """Exit with a hint when another process listens on the port, before anything starts."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SystemExit(
+                f"quire: cannot listen on {host}:{port} ({error.strerror}); is Quire already "
+                "running? Set PORT to use another port."
+            ) from None
 
 
 @contextmanager
@@ -277,17 +295,14 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="quire", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="local database + migrations + API with reload")
-    dev.add_argument("--port", type=int, default=PORT)
+    dev.add_argument("--port", type=int, help="default: PORT, else 8000")
     dev.set_defaults(run=cmd_dev)
     serve = commands.add_parser("serve", help="production server: no reload, several workers")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104  # nosec B104  # a server binds every interface by design
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", PORT)))
-    serve.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
-    )
-    serve.add_argument(
-        "--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-    )
+    # Defaults from the settings (environment and .env): HOST, PORT, WEB_CONCURRENCY, …
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--forwarded-allow-ips")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(run=cmd_serve)
     for name, run in (

@@ -1,5 +1,6 @@
 """Configuration, one small class per concern, read from the environment and `.env`."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -68,6 +69,19 @@ class SupabaseSettings(BaseSettings):
         return f"{self.auth_issuer}/.well-known/jwks.json" if self.auth_issuer else None
 
 
+class ServerSettings(BaseSettings):
+    """How `make serve` runs: the unprefixed names hosting platforms set (`make dev` takes PORT)."""
+
+    model_config = _config("")
+
+    # A server binds every interface by design; `make dev` binds 127.0.0.1 alone.
+    host: str = "0.0.0.0"  # noqa: S104  # nosec B104
+    port: int = 8000
+    web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    # The proxies whose X-Forwarded-* headers are trusted.
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
 class Settings(BaseSettings):
     """Everything the app reads, checked once at start-up."""
 
@@ -76,6 +90,7 @@ class Settings(BaseSettings):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     supabase: SupabaseSettings = Field(default_factory=SupabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     def cursor_key(self) -> str:
         """What signs pagination cursors: QUIRE_CURSOR_SECRET, else SUPABASE_JWT_SECRET."""

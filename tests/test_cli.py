@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import subprocess  # nosec B404  # runs this repository's own command line
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from api.settings import (
     ENV_FILE,
     AppSettings,
     DatabaseSettings,
+    ServerSettings,
     Settings,
     SupabaseSettings,
     get_settings,
@@ -254,3 +256,36 @@ def test_an_unknown_revision_is_named(
     monkeypatch.setenv("DATABASE_URL", database_url)
     with pytest.raises(SystemExit, match=r"quire downgrade: CommandError: .*'bogus'"):
         cli.main(["downgrade", "bogus"])
+
+
+def test_serve_reads_host_port_and_workers_from_dotenv(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README lists them among the `.env` settings; a bind address must not be dropped."""
+    monkeypatch.setitem(ServerSettings.model_config, "env_file", ENV_FILE)
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    port = free_port()
+    (unconfigured / ENV_FILE).write_text(
+        f"HOST=127.0.0.1\nPORT={port}\nWEB_CONCURRENCY=3\nFORWARDED_ALLOW_IPS=10.0.0.1\n"
+    )
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+
+    cli.main(["serve"])
+
+    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", port, 3)
+    assert served["forwarded_allow_ips"] == "10.0.0.1"
+
+
+def test_a_taken_port_is_named_before_anything_starts(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
+            cli.main(["dev", "--port", str(port)])
