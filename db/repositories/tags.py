@@ -24,6 +24,9 @@ from db.repositories.rows import (
 )
 
 MAX_SLUG_ATTEMPTS = 5
+# A taken slug gets 4 random hex digits, then 8: anyone may create tags, and 65,536 of them
+# would take every short suffix of a name.
+SUFFIX_BYTES = (2, 4)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
         missing = [wanted[key] for key in sorted(wanted) if key not in found]
         if not missing:
             break
-        suffix = "" if attempt == 0 else f"-{secrets.token_hex(2)}"
+        suffix = "" if attempt == 0 else f"-{secrets.token_hex(SUFFIX_BYTES[attempt > 1])}"
         slugs = [tag_slug(name, suffix) for name in missing]
         await session.exec(_insert_tags(), params={"names": missing, "slugs": slugs})
         found |= await _by_lower_name(session, missing)

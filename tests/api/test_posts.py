@@ -1,5 +1,6 @@
 """Creating, reading, editing and deleting posts."""
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -99,6 +100,24 @@ async def test_tags_with_the_same_slug_get_distinct_slugs(
     slugs = [t["slug"] for t in post["tags"]]
     assert slugs[0] == "c"
     assert slugs[1].startswith("c-")
+
+
+async def test_a_tag_whose_short_suffixes_are_all_taken_still_gets_a_slug(
+    client: AsyncClient, accounts: Accounts, session: AsyncSession
+) -> None:
+    """Anyone may create tags: taking `zzq` and every `zzq-<4 hex digits>` must not make the
+    next `ZZQ!` a 500."""
+    _, headers = await accounts.new()
+    await run_sql(
+        session,
+        "INSERT INTO tags (name, slug) SELECT 'zzq ' || n, 'zzq-' || lpad(to_hex(n), 4, '0') "
+        "FROM generate_series(0, 65535) AS n UNION ALL SELECT 'zzq', 'zzq'",
+    )
+
+    post = await create_post(client, headers, tags=["ZZQ!"])
+
+    [tag] = post["tags"]
+    assert re.fullmatch(r"zzq-[0-9a-f]{8}", tag["slug"]), tag
 
 
 async def test_same_title_gets_a_suffixed_slug(client: AsyncClient, accounts: Accounts) -> None:
