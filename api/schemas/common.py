@@ -14,8 +14,12 @@ from db.models.post import TITLE_MAX
 from db.models.tag import TAG_NAME_MAX
 from db.models.user import AVATAR_URL_MAX, BIO_MAX, NAME_MAX
 
-# One line of text: no control characters (PostgreSQL text cannot hold NUL), not only spaces.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f ][^\x00-\x1f\x7f]*$"
+# One line of text with something to see: no control characters (PostgreSQL text cannot hold
+# NUL) or line separators, and not only blanks, which a reader cannot tell from no title:
+# spaces of every width, zero-width characters, the byte order mark.
+NOT_IN_A_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+BLANK = r"\x00-\x20\x7f-\xa0\xad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+ONE_LINE = f"^[^{NOT_IN_A_LINE}]*[^{BLANK}][^{NOT_IN_A_LINE}]*$"
 # Free text keeps its line breaks and tabs; only NUL is refused.
 NO_NUL = r"^[^\x00]*$"
 HTTP_URL = r"^https?://[^\x00-\x20\x7f]+$"

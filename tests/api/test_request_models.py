@@ -37,3 +37,46 @@ async def test_a_body_key_named_like_a_constructor_argument_is_an_unknown_field(
         assert response.status_code == 422, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert [error["type"] for error in response.json()["errors"]] == ["extra_forbidden"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200b",
+        "\u00a0",
+        "\ufeff",
+        "\u3000 \u2003",
+        "\u2060\u200d",
+        "a\u2028b",
+        "a\u2029b",
+        "a\x85b",
+    ],
+    ids=["zero width", "no-break space", "BOM", "wide spaces", "joiners", "LS", "PS", "NEL"],
+)
+async def test_one_line_fields_refuse_blank_or_broken_text_of_any_script(
+    client: AsyncClient, accounts: Accounts, text: str
+) -> None:
+    """A title, name or tag a reader cannot see, or that breaks the line, is refused like
+    spaces and newlines are."""
+    _, headers = await accounts.new()
+    writes = [
+        ("POST", POSTS, {"title": text, "content": "C"}),
+        ("POST", POSTS, {"title": "T", "content": "C", "tags": [text]}),
+        ("PATCH", "/api/v1/users/me", {"name": text}),
+    ]
+    for method, path, body in writes:
+        response = await client.request(method, path, json=body, headers=headers)
+
+        assert response.status_code == 422, (method, path, body, response.text)
+
+
+async def test_one_line_fields_keep_text_that_has_something_to_see(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    post = await create_post(
+        client, headers, "Caf\u00e9\u00a0\u2615 \u65e5\u672c", tags=["x\u200dy"]
+    )
+
+    assert post["title"] == "Caf\u00e9\u00a0\u2615 \u65e5\u672c"
+    assert [tag["name"] for tag in post["tags"]] == ["x\u200dy"]
