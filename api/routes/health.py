@@ -7,8 +7,8 @@ from typing import Literal
 import asyncpg
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel
 
+from api.schemas.common import ResponseModel
 from db.repositories import rows
 
 router = APIRouter(tags=["health"])
@@ -21,7 +21,7 @@ ANSWER = rows.CompiledQuery("SELECT 1", ())
 UNAVAILABLE = (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
-class Health(SQLModel):
+class Health(ResponseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
 
