@@ -11,7 +11,7 @@ STAMP := $(VENV)/.synced
         lint format test test-pooler seed bench instructions fuzz load supabase-migrations doctor
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 # uv comes from PyPI into a private tool folder; it uses this machine's Python (3.11+).
 UV := .tools/bin/uv

@@ -122,7 +122,7 @@ async def run_async_migrations() -> None:
     target = parse_database_url(database_url(), pool_mode=pool_mode)
     if target.is_transaction_pooler:
         raise SystemExit(
-            "Refusing to migrate through a transaction pooler (port 6543): set "
+            "Refusing to migrate through a transaction pooler (port 6543, or pgbouncer=true): set "
             "DATABASE_DIRECT_URL to the direct or session-pooler connection string (port 5432)."
         )
     engine = create_async_engine(
