@@ -23,7 +23,7 @@ async def test_a_body_key_named_like_a_constructor_argument_is_an_unknown_field(
         assert (await client.get("/api/v1/users/me", headers=signing_in)).status_code == 200
     await set_user(session, str(user_id), "role = 'admin'")
     post = await create_post(client, headers, "Standing")
-    writes = [
+    writes: list[tuple[str, str, dict[str, object]]] = [
         ("POST", POSTS, {"title": "T", "content": "C"}),
         ("PATCH", f"{POSTS}/{post['slug']}", {}),
         ("PATCH", "/api/v1/users/me", {"name": "N"}),
