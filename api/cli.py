@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import MAX_TOKEN_LIFETIME_SECONDS, issue_token
+from api.server import HeadLimitedHttpToolsProtocol
 from api.settings import FORGEABLE_TOKENS_REFUSAL, Settings, accepts_forged_tokens, get_settings
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres, EmbeddedPostgresError
@@ -127,7 +128,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             forwarded_allow_ips=args.forwarded_allow_ips or server.forwarded_allow_ips,
             access_log=args.access_log,
             loop="uvloop",
-            http="httptools",
+            # httptools, with a cap on the size of request heads (uvicorn's has none).
+            http=HeadLimitedHttpToolsProtocol,
             log_level="warning" if not args.access_log else "info",
         )
 

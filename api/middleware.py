@@ -1,6 +1,7 @@
 """ASGI middleware: request body cap, strict JSON, security headers."""
 
 import contextlib
+import email.message
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -123,8 +124,20 @@ def _header_values(scope: Scope, name: bytes) -> list[bytes]:
 
 
 def _is_json(content_type: bytes) -> bool:
-    media_type = content_type.split(b";")[0].strip().lower()
-    return media_type == b"application/json" or media_type.endswith(b"+json")
+    """Whether FastAPI parses a body of this type as JSON, decided as FastAPI decides it.
+
+    Its test (fastapi.routing) reads the header with `email.message`, whose str.strip() also
+    strips NEL, NBSP and the ASCII separators: any other reading lets some spelling of
+    `application/json` past the checks here and on to FastAPI's parser.
+    """
+    if content_type == b"application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type.decode("latin-1")  # as Starlette decodes headers
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -169,7 +182,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _ambiguity(body: bytes) -> FieldError | None:
     try:
-        json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+        json.loads(_utf8(body), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         return FieldError(field="body", message="JSON must be UTF-8.", type="json_encoding")
     except _RepeatedKey:
@@ -180,6 +193,19 @@ def _ambiguity(body: bytes) -> FieldError | None:
     except (ValueError, RecursionError):
         return None  # not JSON at all: the route answers that itself
     return None
+
+
+def _utf8(body: bytes) -> str:
+    """The body as UTF-8 without a BOM (RFC 8259, section 8.1), else UnicodeDecodeError.
+
+    Starlette's json.loads(bytes) also reads a BOM and UTF-16 or UTF-32 (with or without a BOM,
+    guessed from the zero bytes): a body it would decode otherwise than here is refused, so what
+    FastAPI parses is always what was checked here.
+    """
+    encoding = json.detect_encoding(body)
+    if encoding != "utf-8":
+        raise UnicodeDecodeError(encoding, body, 0, len(body), "JSON must be UTF-8")
+    return body.decode("utf-8")
 
 
 class SecurityHeadersMiddleware:
