@@ -106,6 +106,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
             port=port,
             reload=True,
             reload_dirs=["api", "db"],
+            http=HeadLimitedHttpToolsProtocol,
         )
 
 

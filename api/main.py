@@ -9,7 +9,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
-from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, StrictJsonMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    SecurityHeadersMiddleware,
+    StrictJsonMiddleware,
+)
 from api.openapi import install_openapi
 from api.pagination import CursorCodec
 from api.paths import API_PREFIX
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.app.max_body_bytes,
         path_limits={API_PREFIX + avatars.AVATAR_PATH: avatars.MAX_REQUEST_BYTES},
     )
+    app.add_middleware(HeadMiddleware)
     if settings.app.cors_origins:
         app.add_middleware(
             CORSMiddleware,

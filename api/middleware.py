@@ -1,4 +1,4 @@
-"""ASGI middleware: request body cap, strict JSON, security headers."""
+"""ASGI middleware: request body cap, strict JSON, security headers, HEAD."""
 
 import contextlib
 import email.message
@@ -223,3 +223,28 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class HeadMiddleware:
+    """Answer HEAD as GET, without the body (RFC 9110, section 9.3.2).
+
+    FastAPI routes a GET operation for GET alone: HEAD, which load balancers and link checkers
+    send, was a 405. The headers are GET's, its Content-Length included.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

@@ -20,6 +20,7 @@ from db.embedded import free_port
 from db.engine import create_engine, read_connection
 from db.repositories.rows import CompiledQuery, fetch_on
 from db.url import asyncpg_arguments
+from tests.api.factories import create_post
 from tests.conftest import Accounts
 
 PROBLEM = "application/problem+json"
@@ -345,3 +346,21 @@ async def test_a_file_error_is_a_logged_500_not_a_database_outage(
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
     assert [r.levelno for r in caplog.records if r.exc_info] == [logging.ERROR]
+
+
+async def test_head_is_answered_as_get_without_the_body(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Headed")
+    for path in ("/health", "/api/v1/posts", "/api/v1/tags"):
+        got = await client.get(path)
+        head = await client.head(path)
+
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-length"] == str(len(got.content)), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+    missing = await client.head("/api/v1/posts/no-such-post")
+    assert missing.status_code == 404
+    assert missing.content == b""
