@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 import uvicorn
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -64,8 +66,13 @@ def local_database(settings: Settings) -> Iterator[str]:
     finally:
         # One the developer started (`make db`, another `make dev`) is theirs to stop, and one
         # that another command began to use meanwhile is left to it.
-        if not was_running and server.is_running() and not server.has_other_clients():
-            server.stop()
+        if not was_running and server.is_running():
+            if server.has_other_clients():
+                print(
+                    "quire: the embedded PostgreSQL is in use, so it keeps running; `make db-stop`"
+                )
+            else:
+                server.stop()
 
 
 @contextmanager
@@ -201,7 +208,16 @@ def cmd_revision(settings: Settings, args: argparse.Namespace) -> None:
 
     with migration_database(settings) as url:
         migrate.upgrade(url)
-        command.revision(migrate.alembic_config(url), message=args.message, autogenerate=True)
+        config = migrate.alembic_config(url)
+        command.revision(
+            config, message=args.message, autogenerate=True, rev_id=_next_revision_id(config)
+        )
+
+
+def _next_revision_id(config: Config) -> str | None:
+    """The history's numbering, `0001`, `0002`…, continued (Alembic's random id otherwise)."""
+    head = ScriptDirectory.from_config(config).get_current_head() or "0000"
+    return f"{int(head) + 1:04d}" if head.isdigit() else None
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import jwt
 import pytest
 import uvicorn
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from api import cli
@@ -289,3 +290,10 @@ def test_a_taken_port_is_named_before_anything_starts(
         port = taken.getsockname()[1]
         with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
             cli.main(["dev", "--port", str(port)])
+
+
+def test_a_new_revision_continues_the_numbering() -> None:
+    config = migrate.alembic_config()
+    numbers = [int(s.revision) for s in ScriptDirectory.from_config(config).walk_revisions()]
+
+    assert cli._next_revision_id(config) == f"{max(numbers) + 1:04d}"
