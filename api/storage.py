@@ -1,6 +1,5 @@
 """Avatar images: recognised from their bytes, kept in Supabase Storage or in a local folder."""
 
-import hashlib
 import logging
 import os
 import re
@@ -24,7 +23,7 @@ logger = logging.getLogger("quire.storage")
 
 MAX_AVATAR_BYTES = 2 * 1024 * 1024
 LOCAL_AVATARS_PATH = "/media/avatars"
-# Objects are named after their content, so caches may keep them for good.
+# An object is never written again once stored (see `object_key`), so caches may keep it for good.
 IMMUTABLE_SECONDS = "31536000"
 STORAGE_TIMEOUT_SECONDS = 10
 OBJECT_KEY = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/[0-9a-f]{32}\.(png|jpg|webp)")
@@ -37,11 +36,6 @@ class Image:
     content: bytes
     media_type: str
     extension: str
-
-    @property
-    def name(self) -> str:
-        """Named after its content: a new image gets a new URL that no cache has seen."""
-        return f"{hashlib.sha256(self.content).hexdigest()[:32]}.{self.extension}"
 
 
 # What `sniff_image` accepts, and so what the avatars bucket must allow.
@@ -60,8 +54,13 @@ def sniff_image(content: bytes) -> Image | None:
 
 
 def object_key(user_id: uuid.UUID, image: Image) -> str:
-    """One folder per user, as Supabase's storage policies on `foldername(name)` expect."""
-    return f"{user_id}/{image.name}"
+    """A name no upload had before, in one folder per user (as Supabase's storage policies on
+    `foldername(name)` expect).
+
+    Each upload gets its own object, even of the same image: removing the avatar an upload
+    replaced can then never remove the one a concurrent upload of that image just stored.
+    """
+    return f"{user_id}/{uuid.uuid4().hex}.{image.extension}"
 
 
 def _owned_key(url: str, prefix: str, user_id: uuid.UUID) -> str | None:

@@ -1,14 +1,16 @@
 """Administration of users: search, role and status changes, bulk deactivation."""
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep, UserById
-from api.errors import Conflict, problem_responses
+from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep
+from api.errors import Conflict, Forbidden, NotFound, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.schemas.common import SqlText
 from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
+from db.models import Role
 from db.repositories import users
 from db.repositories.users import UserFilter
 
@@ -40,11 +42,20 @@ async def search_users(
 # `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
 @router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404))
 async def update_user_access(
-    user: UserById, body: AccessUpdate, admin: AdminUser, session: SessionDep
+    user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:
     """Change a user's role or active status (not your own: that could lock everyone out)."""
-    if user.id == admin.id:
+    if user_id == admin.id:
         raise Conflict("Administrators cannot change their own role or status.")
+    locked = await users.lock(session, admin.id, user_id)
+    # Read again under the lock: two administrators removing each other at the same moment
+    # would otherwise both succeed, and leave none.
+    caller = locked.get(admin.id)
+    if caller is None or caller.role != Role.ADMIN or not caller.is_active:
+        raise Forbidden("Only administrators may do this.")
+    user = locked.get(user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
     updated = await users.update_access(session, user, role=body.role, is_active=body.is_active)
     return UserMe.model_validate(updated, from_attributes=True)
 

@@ -52,10 +52,12 @@ async def upload_my_avatar(
 ) -> ProfilePublic:
     """Replace the signed-in user's avatar; its type is read from the bytes, not the upload."""
     image = await read_image(file)
-    previous = user.profile.avatar_url if user.profile else None
     url = await store.save(user.id, image)
+    # Locked until the commit: concurrent uploads each replace, and remove, the image that
+    # the one before them stored, never one the profile still points to.
+    previous = (await users.lock_profile(session, user.id)).avatar_url
     profile = await users.upsert_profile(session, user.id, {"avatar_url": url})
-    if previous and previous != url:
+    if previous:
         # Background tasks run after the commit: the old image goes once nothing points to it.
         background.add_task(store.remove, user.id, previous)
     return ProfilePublic.model_validate(profile, from_attributes=True)

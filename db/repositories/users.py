@@ -57,15 +57,29 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 async def sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
     """The caller's row, created or refreshed from their token; None if the account is gone,
-    banned or deleted in Supabase Auth (noticed within SEEN_RESOLUTION).
+    banned or deleted in Supabase Auth (noticed within SEEN_RESOLUTION)."""
+    user = await recently_seen(session, user_id, email)
+    if user is not None:
+        return user
+    return await record_sign_in(session, user_id, email)
 
-    Most requests come from a known user whose email is unchanged and who was seen a moment
-    ago: one SELECT. Otherwise one upsert, which is also what makes concurrent first requests
-    create exactly one row.
-    """
+
+async def recently_seen(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
+    """The caller's row if their email is unchanged and they were seen within
+    SEEN_RESOLUTION: all that most requests need, in one SELECT."""
     user = await get(session, user_id)
     if user is not None and user.email == email and _seen_recently(user):
         return user
+    return None
+
+
+async def record_sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
+    """Create or refresh the caller's row from their token; None if the account is gone,
+    banned or deleted in Supabase Auth.
+
+    One upsert, which is also what makes concurrent first requests create exactly one row. It
+    locks the caller's row until the transaction ends.
+    """
     if not await _upsert_from_token(session, user_id, email):
         return None
     return await _reload(session, user_id)
@@ -159,6 +173,21 @@ async def upsert_profile(
     return profile
 
 
+async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> UserProfile:
+    """The user's profile, created empty if missing, its row locked until the transaction ends:
+    what it holds stays as read until then."""
+    key = col(UserProfile.user_id)
+    missing = insert(UserProfile).values(user_id=user_id)
+    await session.exec(missing.on_conflict_do_nothing(index_elements=[key]))
+    statement = (
+        select(UserProfile)
+        .where(key == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).one()
+
+
 async def search(
     session: AsyncSession, filters: UserFilter, limit: int, after: Keyset | None
 ) -> Page[User]:
@@ -182,6 +211,23 @@ async def search(
 def _created_keyset(user: User) -> Keyset:
     assert user.created_at is not None
     return Keyset(user.created_at, user.id)
+
+
+async def lock(session: AsyncSession, *user_ids: uuid.UUID) -> dict[uuid.UUID, User]:
+    """The users found, with their profiles, read afresh and locked until the transaction ends.
+
+    Locked in id order, so two transactions that lock the same users never wait for each other
+    in a cycle.
+    """
+    statement = (
+        select(User)
+        .where(col(User.id).in_(user_ids))
+        .order_by(col(User.id))
+        .options(with_profile())
+        .with_for_update(of=User)
+        .execution_options(populate_existing=True)
+    )
+    return {user.id: user for user in (await session.exec(statement)).all()}
 
 
 async def update_access(

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
 from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from storage3.exceptions import StorageApiError
 
@@ -26,7 +28,8 @@ from api import storage as avatar_storage
 from api.main import create_app
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES, SupabaseAvatarStore
-from tests.conftest import settings_for
+from tests.api.races import register, wait_for_lock_waits
+from tests.conftest import APP_TABLES, settings_for
 from tests.support import (
     LoopbackServer,
     bearer,
@@ -208,6 +211,21 @@ async def local(
 
 
 @pytest.fixture
+async def live_local(
+    database_url: str, engine: AsyncEngine, media_dir: Path
+) -> AsyncIterator[AsyncClient]:
+    """The local-folder app with its own sessions and real commits, for races; cleaned after."""
+    app = create_app(avatar_settings(database_url, media_dir, None))
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url=PUBLIC_URL) as client,
+    ):
+        yield client
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {APP_TABLES}, auth.users CASCADE"))
+
+
+@pytest.fixture
 def storage() -> Iterator[StorageStandIn]:
     with StorageStandIn() as stand_in:
         yield stand_in
@@ -280,6 +298,36 @@ async def test_a_new_local_avatar_replaces_the_old_file(
     assert first != second
     assert (await local.get(second)).status_code == 200
     assert_problem(await local.get(first), 404)
+
+
+async def test_concurrent_replacements_never_delete_the_avatar_the_profile_keeps(
+    live_local: AsyncClient, engine: AsyncEngine, media_dir: Path
+) -> None:
+    """A replaces the current image X while X is uploaded again: whichever commits last, its
+    image is still there, and the one it replaced is gone."""
+    [(user_id, email)] = await register(engine)
+    headers = bearer(make_token(user_id, email, secret=PROJECT_SECRET))
+    current = await put_avatar(live_local, headers, JPEG, filename="me.jpg")
+    assert current.status_code == 200, current.text
+    async with engine.connect() as holder:
+        transaction = await holder.begin()
+        # The uploads store their image, then wait here, to be let through in this order.
+        lock = "SELECT 1 FROM user_profiles WHERE user_id = :id FOR UPDATE"
+        await holder.execute(text(lock), {"id": user_id})
+        replace = asyncio.create_task(put_avatar(live_local, headers, png()))
+        await wait_for_lock_waits(holder, 1)
+        restore = asyncio.create_task(put_avatar(live_local, headers, JPEG, filename="me.jpg"))
+        await wait_for_lock_waits(holder, 2)
+        await transaction.rollback()
+    assert [(await upload).status_code for upload in (replace, restore)] == [200, 200]
+    me = await live_local.get("/api/v1/users/me", headers=headers)
+    kept = me.json()["profile"]["avatar_url"]
+    assert kept == (await restore).json()["avatar_url"]
+    served = await live_local.get(kept)
+    assert served.status_code == 200
+    assert served.content == JPEG
+    stored = await asyncio.to_thread(lambda: list((media_dir / "avatars" / str(user_id)).iterdir()))
+    assert [path.name for path in stored] == [kept.rpartition("/")[2]]
 
 
 async def test_an_upload_leaves_another_users_local_avatar_alone(

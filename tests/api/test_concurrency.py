@@ -1,32 +1,16 @@
 """Races the API must win: each request has its own session and really commits."""
 
 import asyncio
-import uuid
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.api.races import execute, register, scalar, wait_for_lock_waits
 from tests.support import bearer, make_token
 
 CONCURRENCY = 20
-
-
-async def register(engine: AsyncEngine, count: int = 1) -> list[tuple[uuid.UUID, str]]:
-    accounts = [(uuid.uuid4(), f"racer-{uuid.uuid4().hex[:8]}@example.com") for _ in range(count)]
-    async with engine.begin() as connection:
-        for account_id, email in accounts:
-            await connection.execute(
-                text("INSERT INTO auth.users (id, email) VALUES (:id, :email)"),
-                {"id": account_id, "email": email},
-            )
-    return accounts
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: object) -> object:
-    async with engine.connect() as connection:
-        return (await connection.execute(text(sql), params)).scalar()
 
 
 async def test_concurrent_first_requests_create_one_user(
@@ -129,3 +113,72 @@ async def test_reads_through_the_engine_see_what_requests_committed(
         (str(ada), 2),
         (str(bob), 1),
     ]
+
+
+async def test_a_sign_in_that_refreshes_last_seen_leaves_the_author_unlocked(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """A request whose sign-in writes `last_seen_at` (a minute after the last one) does not
+    hold the author's row while it waits for a post: another of the author's transactions
+    that holds that post and publishes it updates the row (the published-post counter), and
+    the two would wait for each other, a deadlock answered with a 409."""
+    [(author, email)] = await register(engine)
+    headers = bearer(make_token(author, email))
+    created = await live_client.post(
+        "/api/v1/posts", json={"title": "Contended", "content": "c"}, headers=headers
+    )
+    slug = created.json()["slug"]
+    await execute(
+        engine,
+        "UPDATE users SET last_seen_at = now() - interval '2 minutes' WHERE id = :id",
+        id=author,
+    )
+    async with engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(text("SELECT 1 FROM posts WHERE slug = :s FOR UPDATE"), {"s": slug})
+        rename = asyncio.create_task(
+            live_client.patch(f"/api/v1/posts/{slug}", json={"title": "Renamed"}, headers=headers)
+        )
+        await wait_for_lock_waits(other, 1)
+        await other.execute(
+            text("UPDATE posts SET is_published = true WHERE slug = :s"), {"s": slug}
+        )
+        await transaction.commit()
+    response = await rename
+    assert response.status_code == 200, response.text
+    assert response.json()["published"] is True
+    counted = await scalar(
+        engine, "SELECT published_post_count FROM users WHERE id = :id", id=author
+    )
+    assert counted == 1
+
+
+async def test_two_admins_cannot_remove_each_other_at_the_same_moment(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Each checks that the other is not themselves; without a lock on the caller's row,
+    admin A demoting B while B deactivates A left no active admin at all."""
+    (a, a_email), (b, b_email) = await register(engine, 2)
+    a_headers, b_headers = bearer(make_token(a, a_email)), bearer(make_token(b, b_email))
+    for headers in (a_headers, b_headers):
+        assert (await live_client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    await execute(engine, "UPDATE users SET role = 'admin' WHERE id IN (:a, :b)", a=a, b=b)
+    async with engine.connect() as holder:
+        transaction = await holder.begin()
+        # Both requests read their caller, then wait here and go on together.
+        lock = "SELECT 1 FROM users WHERE id IN (:a, :b) FOR UPDATE"
+        await holder.execute(text(lock), {"a": a, "b": b})
+        demote = asyncio.create_task(
+            live_client.patch(f"/api/v1/admin/users/{b}", json={"role": "user"}, headers=a_headers)
+        )
+        deactivate = asyncio.create_task(
+            live_client.patch(
+                f"/api/v1/admin/users/{a}", json={"is_active": False}, headers=b_headers
+            )
+        )
+        await wait_for_lock_waits(holder, 2)
+        await transaction.rollback()
+    statuses = sorted([(await demote).status_code, (await deactivate).status_code])
+    assert statuses == [200, 403]
+    admins = await scalar(engine, "SELECT count(*) FROM users WHERE role = 'admin' AND is_active")
+    assert admins == 1
