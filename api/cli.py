@@ -181,7 +181,11 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_db_stop(settings: Settings, args: argparse.Namespace) -> None:
-    embedded_server(settings).stop()
+    server = embedded_server(settings)
+    if not server.is_running():
+        print("embedded PostgreSQL is not running")
+        return
+    server.stop()
     print("embedded PostgreSQL stopped (data kept)")
 
 

@@ -84,10 +84,14 @@ Cursors = Annotated[CursorCodec, Depends(get_cursors)]
 
 
 async def get_claims(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
 ) -> TokenClaims | None:
     if credentials is None:
+        if "authorization" in request.headers:
+            # A token sent without its scheme would otherwise read as no token at all.
+            raise Unauthorized("The Authorization header must read `Bearer <access token>`.")
         return None
     return await verifier.verify(credentials.credentials)
 

@@ -56,7 +56,8 @@ class DatabaseTarget:
         return self.pool_mode == "transaction"
 
     def redacted(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        """The URL as libpq's tools take it, its password hidden."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
 
     def asyncpg_arguments(self) -> dict[str, Any]:
         """Keyword arguments for a plain `asyncpg.connect` or pool, without SQLAlchemy."""

@@ -296,3 +296,17 @@ async def test_sign_in_is_one_statement_for_a_known_user(
     assert len(statements) == 1, statements
     assert "FROM users" in statements[0]
     assert not statements[0].lstrip().upper().startswith("INSERT")
+
+
+@pytest.mark.parametrize("scheme", ["", "Token ", "JWT ", "Basic "])
+async def test_a_token_without_the_bearer_scheme_says_how_to_send_it(
+    client: AsyncClient, accounts: Accounts, scheme: str
+) -> None:
+    _, headers = await accounts.new()
+    token = headers["Authorization"].removeprefix("Bearer ")
+
+    for path in (ME, "/api/v1/posts/any-post"):
+        response = await client.get(path, headers={"Authorization": f"{scheme}{token}"})
+
+        assert response.status_code == 401, (path, response.text)
+        assert "Bearer <access token>" in response.json()["detail"]

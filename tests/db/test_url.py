@@ -190,7 +190,7 @@ def test_password_survives_sqlalchemy_rendering() -> None:
 def test_redacted_url_hides_the_password() -> None:
     redacted = parse_database_url("postgresql://postgres:hunter2@host:6543/quire").redacted()
     assert "hunter2" not in redacted
-    assert redacted == "postgresql+asyncpg://postgres:***@host:6543/quire"
+    assert redacted == "postgresql://postgres:***@host:6543/quire"
 
 
 # --- sslmode -----------------------------------------------------------------------------------
