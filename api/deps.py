@@ -140,10 +140,15 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_admin(user: CurrentUser) -> User:
-    if user.role != Role.ADMIN:
+def require_admin(user: User | None) -> User:
+    """The user, if they are an active administrator; else 403."""
+    if user is None or user.role != Role.ADMIN or not user.is_active:
         raise Forbidden("Only administrators may do this.")
     return user
+
+
+async def get_admin(user: CurrentUser) -> User:
+    return require_admin(user)
 
 
 AdminUser = Annotated[User, Depends(get_admin)]
@@ -153,8 +158,12 @@ async def get_user_by_id(user_id: uuid.UUID, session: SessionDep) -> User:
     """The user the path names, with their profile, whatever their status."""
     user = await users.get(session, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.")
+        raise no_user(user_id)
     return user
+
+
+def no_user(user_id: uuid.UUID) -> NotFound:
+    return NotFound(f"No user with id {user_id}.")
 
 
 UserById = Annotated[User, Depends(get_user_by_id)]

@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep
-from api.errors import Conflict, Forbidden, NotFound, problem_responses
+from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep, no_user, require_admin
+from api.errors import Conflict, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.schemas.common import SqlText
 from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
-from db.models import Role
 from db.repositories import users
 from db.repositories.users import UserFilter
 
@@ -50,12 +49,10 @@ async def update_user_access(
     locked = await users.lock(session, admin.id, user_id)
     # Read again under the lock: two administrators removing each other at the same moment
     # would otherwise both succeed, and leave none.
-    caller = locked.get(admin.id)
-    if caller is None or caller.role != Role.ADMIN or not caller.is_active:
-        raise Forbidden("Only administrators may do this.")
+    require_admin(locked.get(admin.id))
     user = locked.get(user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.")
+        raise no_user(user_id)
     updated = await users.update_access(session, user, role=body.role, is_active=body.is_active)
     return UserMe.model_validate(updated, from_attributes=True)
 
