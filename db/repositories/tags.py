@@ -26,7 +26,8 @@ from db.repositories.rows import (
 MAX_SLUG_ATTEMPTS = 5
 # A taken slug gets 4 random hex digits, then 8: anyone may create tags, and 65,536 of them
 # would take every short suffix of a name.
-SUFFIX_BYTES = (2, 4)
+SHORT_SUFFIX_BYTES = 2
+LONG_SUFFIX_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,19 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
         missing = [wanted[key] for key in sorted(wanted) if key not in found]
         if not missing:
             break
-        suffix = "" if attempt == 0 else f"-{secrets.token_hex(SUFFIX_BYTES[attempt > 1])}"
+        suffix = _slug_suffix(attempt)
         slugs = [tag_slug(name, suffix) for name in missing]
         await session.exec(_insert_tags(), params={"names": missing, "slugs": slugs})
         found |= await _by_lower_name(session, missing)
     if unplaced := [name for key, name in wanted.items() if key not in found]:
         raise RuntimeError(f"no free slug for the tags {unplaced!r}")  # pragma: no cover
     return [found[key] for key in wanted]
+
+
+def _slug_suffix(attempt: int) -> str:
+    if attempt == 0:
+        return ""
+    return f"-{secrets.token_hex(SHORT_SUFFIX_BYTES if attempt == 1 else LONG_SUFFIX_BYTES)}"
 
 
 def _table(model: type[SQLModel]) -> Table:
