@@ -23,11 +23,12 @@ PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]"  # noqa: S105  # nosec B105
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # libpq's `sslrootcert=system`: the operating system's trusted CAs, verified in full.
 SYSTEM_ROOTCERT = "system"
-SUPPORTED_PARAMETERS = {"sslmode", "sslrootcert", "connect_timeout", "application_name", "options"}
+# The URL parameters Quire takes, and the libpq environment variable of each (for `make psql`).
 LIBPQ_VARIABLES = {
     "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "connect_timeout": "PGCONNECT_TIMEOUT",
     "application_name": "PGAPPNAME", "options": "PGOPTIONS",
 }  # fmt: skip
+SUPPORTED_PARAMETERS = set(LIBPQ_VARIABLES)
 # Query parameters that other clients put in Supabase URLs and asyncpg would reject
 # (`pgbouncer=true` still marks a transaction pooler).
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
@@ -79,9 +80,6 @@ class DatabaseTarget:
             "PGPASSWORD": url.password, "PGDATABASE": url.database,
         }  # fmt: skip
         given |= {LIBPQ_VARIABLES[name]: value for name, value in self.parameters.items()}
-        if "PGSSLROOTCERT" in given and "PGSSLMODE" not in given:
-            # As Quire connects: a root certificate on its own asks for a verified server.
-            given["PGSSLMODE"] = "verify-full"
         return {name: str(value) for name, value in given.items() if value}
 
     def with_database(self, name: str) -> str:
@@ -105,6 +103,9 @@ def parse_database_url(raw: str, *, pool_mode: PoolMode | None = None) -> Databa
     location, _, query_string = hostpart.partition("?")
     host, port, database = _split_location(location)
     query = _parse_query(query_string)
+    if "sslrootcert" in query:
+        # A root certificate on its own asks for a verified server, as libpq does.
+        query.setdefault("sslmode", "verify-full")
     pooled = port == TRANSACTION_POOLER_PORT or query.get("pgbouncer", "").lower() == "true"
     mode: PoolMode = pool_mode or ("transaction" if pooled else "session")
     url = URL.create(
@@ -194,10 +195,8 @@ def _connect_args(query: dict[str, str], mode: PoolMode) -> dict[str, Any]:
             f"(supported: {', '.join(sorted(SUPPORTED_PARAMETERS))})"
         )
     args: dict[str, Any] = {"timeout": _timeout(query.get("connect_timeout"))}
-    sslmode, rootcert = query.get("sslmode"), query.get("sslrootcert")
-    if sslmode is not None or rootcert is not None:
-        # A root certificate on its own asks for a verified server, as libpq does.
-        args["ssl"] = ssl_for(sslmode or "verify-full", rootcert)
+    if (sslmode := query.get("sslmode")) is not None:
+        args["ssl"] = ssl_for(sslmode, query.get("sslrootcert"))
     if server_settings := _server_settings(query):
         args["server_settings"] = server_settings
     if mode == "transaction":
