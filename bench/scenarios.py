@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
-from db.seed import TAGS_PER_POST, Generator, tag_names
+from db.seed import TAGS_PER_POST, Generator, tag_names, vocabulary
 
 Target = Literal["api", "ceiling", "template"]
 API = "/api/v1"
@@ -95,7 +95,7 @@ def template_scenarios(token: str) -> list[Scenario]:
 
 
 def _new_posts(tokens: list[str], rng: random.Random, count: int = 1000) -> tuple[Request, ...]:
-    generator = Generator(rng)
+    generator = Generator(rng, vocabulary(rng))
     names = tag_names()
     requests = []
     for number in range(count):

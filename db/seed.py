@@ -1,19 +1,22 @@
-"""Fill a database with a realistic data set, fast: N posts by N/10 users, through COPY.
+"""Fill a database with a realistic data set, fast: N posts by N/10 users.
 
 Every post has ~1 KB of content, 3 of 200 tags and, for nine in ten, a `published_at` within
-the last two years; every user has an `auth.users` account and a profile. Rows are generated
-in Python and streamed with asyncpg's binary COPY: users and tags in one transaction, then the
-posts over one connection per core, each connection in a transaction of its own. An
-interrupted seed keeps its users and the posts of any connection that finished its share, and
-its indexes are rebuilt all the same. When the load at least doubles the posts, the secondary
-indexes are dropped first and rebuilt afterwards (one sort per index instead of a million
-inserts), and a superuser skips per-row triggers as `pg_restore --disable-triggers` does: the
-published-post counts those triggers keep are recomputed at the end either way.
+the last two years; every user has an `auth.users` account and a profile. Users and tags are
+copied in one transaction (asyncpg's binary COPY). Posts are drawn by PostgreSQL itself, over
+one connection per core, each in a transaction of its own: a post is a title and five
+paragraphs from pools whose search documents are computed once, and its document is theirs
+joined, which costs a fraction of `to_tsvector` over the whole post (0018's trigger, skipped
+here as below, computes the same document). An interrupted seed keeps its users and the
+posts of any connection that finished its share, and its indexes are rebuilt all the same.
+When the load at least doubles the posts, the secondary indexes are dropped first and rebuilt
+afterwards (one sort per index instead of a million inserts), and a superuser skips per-row
+triggers as `pg_restore --disable-triggers` does: the published-post counts those triggers
+keep are recomputed at the end either way. Without superuser rights, the triggers run: the
+documents are then computed post by post, and the seed is slower.
 """
 
 import argparse
 import asyncio
-import copy
 import os
 import random
 import secrets
@@ -27,18 +30,23 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
+from db.models import SEARCH_CONFIGURATION
 from db.models.auth import SUPABASE_AUTH_PROBE
 from db.models.user import NAME_MAX
 from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
 
 TAG_COUNT = 200
-TAGS_PER_POST = 3
+TAGS_PER_POST = 3  # INSERT_POSTS draws three distinct tags a post
 POSTS_PER_USER = 10
 DRAFT_EVERY = 10  # one post in ten is a draft: 90% published
-CONTENT_CHARS = 1000
 SPAN = timedelta(days=730)
-CHUNK = 20_000
+CHUNK = 50_000
+# A post is one of TITLES titles and five of PARAGRAPHS paragraphs (~1 KB): 20,000^5 contents.
+TITLES = 50_000
+PARAGRAPHS = 20_000
+PARAGRAPH_CHARS = 195
+MIN_POOL = 100
 # The tables whose secondary indexes a large load rebuilds, and the work memory for that.
 REBUILT_TABLES = ("posts", "post_tags")
 MAINTENANCE_WORK_MEM = "512MB"
@@ -50,17 +58,62 @@ TOPIC_WORDS = (
     "kubernetes docker queue streaming logging monitoring"
 )
 TOPICS = TOPIC_WORDS.split()
-POST_COLUMNS = (
-    "id", "author_id", "title", "content", "slug",
-    "is_published", "published_at", "created_at", "updated_at",
-)  # fmt: skip
-# A link carries its post's `published_at` while the post is published (migration 0006).
-LINK_COLUMNS = ("post_id", "tag_id", "post_published_at")
 TAG_FORMS = ("{}", "{} tips", "learning {}", "{} internals", "{} in practice")
 SYLLABLES = (
     "ka", "lo", "mi", "ne", "ru", "sa", "te", "vi", "do", "pe",
     "la", "tor", "ven", "mar", "sil", "cor", "dan", "fel", "gra", "pol",
 )  # fmt: skip
+POOL_TABLES = """
+CREATE TEMPORARY TABLE seed_titles (n bigint PRIMARY KEY, title text, slug text, document tsvector);
+CREATE TEMPORARY TABLE seed_paragraphs (n bigint PRIMARY KEY, content text, document tsvector);
+"""
+# Posts $1…$2 of the load, one in $8 a draft, by authors $3, with tags of $4, published over
+# the span $5 before now, from pools of $6 titles and $7 paragraphs. A post's document is its
+# pieces' documents joined, as `to_tsvector` would compute it from the whole text (see
+# `indexed_words`); a link carries its post's `published_at` (migration 0006). Three distinct
+# tags: a first one, and two distinct steps past it, less than once round.
+INSERT_POSTS = """
+WITH drawn AS MATERIALIZED (
+    SELECT gen_random_uuid() AS id,
+           n % $8::int <> $8::int - 1 AS published,
+           now() - random() * $5::interval AS at,
+           1 + floor(random() * cardinality($3::uuid[]))::int AS author,
+           1 + floor(random() * $6::int)::int AS title,
+           ARRAY[1 + floor(random() * $7::int)::int, 1 + floor(random() * $7::int)::int,
+                 1 + floor(random() * $7::int)::int, 1 + floor(random() * $7::int)::int,
+                 1 + floor(random() * $7::int)::int] AS paragraphs
+    FROM generate_series($1::int, $2::int) AS n
+), inserted AS (
+    INSERT INTO public.posts (id, author_id, title, content, slug, is_published,
+                              published_at, created_at, updated_at, search_vector)
+    SELECT d.id, ($3::uuid[])[d.author], t.title,
+           concat_ws(' ', p1.content, p2.content, p3.content, p4.content, p5.content),
+           t.slug || '-' || left(replace(d.id::text, '-', ''), 16),
+           d.published, CASE WHEN d.published THEN d.at END,
+           d.at - random() * interval '3 days', d.at,
+           t.document || p1.document || p2.document || p3.document || p4.document || p5.document
+    FROM drawn d
+    JOIN pg_temp.seed_titles t ON t.n = d.title
+    JOIN pg_temp.seed_paragraphs p1 ON p1.n = d.paragraphs[1]
+    JOIN pg_temp.seed_paragraphs p2 ON p2.n = d.paragraphs[2]
+    JOIN pg_temp.seed_paragraphs p3 ON p3.n = d.paragraphs[3]
+    JOIN pg_temp.seed_paragraphs p4 ON p4.n = d.paragraphs[4]
+    JOIN pg_temp.seed_paragraphs p5 ON p5.n = d.paragraphs[5]
+    RETURNING id, published_at
+)
+INSERT INTO public.post_tags (post_id, tag_id, post_published_at)
+SELECT i.id, ($4::uuid[])[1 + (i.first + picked.step) % cardinality($4::uuid[])], i.published_at
+FROM (
+    SELECT id, published_at,
+           floor(random() * cardinality($4::uuid[]))::int AS first,
+           1 + floor(random() * (cardinality($4::uuid[]) - 1))::int AS a,
+           1 + floor(random() * (cardinality($4::uuid[]) - 2))::int AS b
+    FROM inserted
+) i
+CROSS JOIN LATERAL (
+    VALUES (0), (least(i.a, i.b + (i.b >= i.a)::int)), (greatest(i.a, i.b + (i.b >= i.a)::int))
+) AS picked(step)
+"""
 
 
 class SeedRefused(RuntimeError):
@@ -87,26 +140,40 @@ def tag_names() -> list[str]:
     return names[:TAG_COUNT]
 
 
+def vocabulary(rng: random.Random) -> list[str]:
+    """Pseudo-words from syllables and the topic words, most common first."""
+    pseudo = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(1, 3))) for _ in range(4000)})
+    # Topic words rank after the hundred most common words: each is in about one post in six,
+    # so a search for one has many matches at any size.
+    return [*pseudo[:100], *dict.fromkeys(TOPICS), *pseudo[100:]]
+
+
+async def indexed_words(connection: asyncpg.Connection, words: list[str]) -> list[str]:
+    """The words a search document keeps, in order: stop words (`do`) are left out.
+
+    A post's document is its pieces' documents joined, and joining shifts the positions of
+    the next piece by the last position in the one before; a piece that ended in a stop word
+    would shift them one short of what `to_tsvector` gives for the whole text.
+    """
+    rows = await connection.fetch(
+        "SELECT word FROM unnest($1::text[]) WITH ORDINALITY AS w(word, rank) "
+        "WHERE to_tsvector($2::text::regconfig, word) <> ''::tsvector ORDER BY rank",
+        words,
+        SEARCH_CONFIGURATION,
+    )
+    return [row["word"] for row in rows]
+
+
 class Generator:
     """Random but plausible values: text is cut from one Zipf-distributed corpus."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, words: Sequence[str]) -> None:
         self.rng = rng
         self.now = datetime.now(UTC)
-        pseudo = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(1, 3))) for _ in range(4000)})
-        # Topic words rank after the hundred most common words: each is in about one post in
-        # six, so a search for one has many matches at any size.
-        vocabulary = [*pseudo[:100], *dict.fromkeys(TOPICS), *pseudo[100:]]
-        weights = [1 / rank for rank in range(1, len(vocabulary) + 1)]
-        self.corpus = " ".join(rng.choices(vocabulary, weights=weights, k=300_000))
+        weights = [1 / rank for rank in range(1, len(words) + 1)]
+        self.corpus = " ".join(rng.choices(words, weights=weights, k=300_000))
         self.starts = [0, *(i + 1 for i, char in enumerate(self.corpus) if char == " ")]
         self.limit = len(self.starts) - 200
-
-    def fork(self, seed: int) -> "Generator":
-        """The same corpus and clock, with a random stream of its own."""
-        forked = copy.copy(self)
-        forked.rng = random.Random(seed)  # noqa: S311  # nosec B311  # reproducible sample data
-        return forked
 
     def text(self, length: int) -> str:
         start = self.starts[self.rng.randrange(self.limit)]
@@ -126,11 +193,12 @@ async def seed(
     """Add `posts` posts (and a tenth as many users) to the database at `url`."""
     started = time.monotonic()
     # Sample data, reproducible from `random_seed`: no secret depends on it.
-    generator = Generator(random.Random(random_seed))  # noqa: S311  # nosec B311  # reproducible sample data
+    rng = random.Random(random_seed)  # noqa: S311  # nosec B311  # reproducible sample data
     users = max(1, posts // POSTS_PER_USER)
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         await _refuse_supabase_auth(connection)
+        generator = Generator(rng, await indexed_words(connection, vocabulary(rng)))
         async with connection.transaction():
             await _prepare(connection)
             tag_ids = await _upsert_tags(connection)
@@ -139,7 +207,7 @@ async def seed(
             indexes = await _drop_secondary_indexes(connection) if rebuild else []
         try:
             with tqdm(total=posts, unit="post", disable=not progress, desc="seed") as bar:
-                await _copy_posts(url, generator, posts, user_ids, tag_ids, bar)
+                await _insert_posts(url, generator, posts, user_ids, tag_ids, bar)
         finally:
             async with connection.transaction():
                 await _prepare(connection)
@@ -245,7 +313,7 @@ async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[str]:
     return [row["definition"] for row in rows]
 
 
-async def _copy_posts(
+async def _insert_posts(
     url: str,
     generator: Generator,
     count: int,
@@ -253,74 +321,80 @@ async def _copy_posts(
     tags: Sequence[uuid.UUID],
     bar: "tqdm[Any]",
 ) -> None:
-    """COPY the posts and their links, a chunk at a time, over one connection per core.
+    """Insert the posts and their links, a chunk at a time, over one connection per core.
 
-    PostgreSQL spends most of a post's COPY computing its search document (~0.2 ms per 1 KB
-    post): one connection kept one core busy, 4,400 posts/s here. Each chunk has a random
-    stream of its own, drawn in order, so a `random_seed` gives the same posts whichever
-    connection copies them.
+    Each connection holds the title and paragraph pools in temporary tables, with their
+    search documents, and PostgreSQL draws the posts itself: one INSERT … SELECT a chunk, no
+    row crosses the wire. A chunk's random stream is seeded in order (`setseed`), so a
+    `random_seed` gives the same posts whichever connection inserts them (ids aside).
     """
+    pools = Pools.draw(generator, count)
     chunks = [
-        (range(start, min(start + CHUNK, count)), generator.rng.getrandbits(64))
+        (start, min(start + CHUNK, count) - 1, generator.rng.uniform(-1, 1))
         for start in range(0, count, CHUNK)
     ]
     pending = iter(chunks)
 
-    async def copy_chunks() -> None:
+    async def insert_chunks() -> None:
         connection = await asyncpg.connect(**asyncpg_arguments(url))
         try:
             async with connection.transaction():
                 await _prepare(connection)
-                for numbers, chunk_seed in pending:
-                    posts, links = await asyncio.to_thread(
-                        _post_rows, generator.fork(chunk_seed), numbers, authors, tags
+                await pools.load(connection)
+                for first, last, chunk_seed in pending:
+                    await connection.execute("SELECT setseed($1)", chunk_seed)
+                    await connection.execute(
+                        INSERT_POSTS, first, last, authors, tags, SPAN, *pools.sizes, DRAFT_EVERY
                     )
-                    await connection.copy_records_to_table(
-                        "posts", columns=POST_COLUMNS, records=posts
-                    )
-                    await connection.copy_records_to_table(
-                        "post_tags", columns=LINK_COLUMNS, records=links
-                    )
-                    bar.update(len(numbers))
+                    bar.update(last - first + 1)
         finally:
             await connection.close()
 
     connections = min(len(chunks), os.cpu_count() or 1)
-    await asyncio.gather(*(copy_chunks() for _ in range(connections)))
+    await asyncio.gather(*(insert_chunks() for _ in range(connections)))
 
 
-def _post_rows(
-    generator: Generator,
-    numbers: range,
-    authors: Sequence[uuid.UUID],
-    tags: Sequence[uuid.UUID],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    rng = generator.rng
-    posts: list[tuple[Any, ...]] = []
-    links: list[tuple[Any, ...]] = []
-    for number in numbers:
-        post_id = generator.uuid()
-        title = generator.text(rng.randint(20, 60))
-        slug = f"{title.replace(' ', '-')}-{post_id.hex[:16]}"
-        published = number % DRAFT_EVERY != DRAFT_EVERY - 1
-        at = generator.moment()
-        published_at = at if published else None
-        created = at - timedelta(seconds=rng.random() * 259_200)
-        posts.append(
-            (
-                post_id,
-                rng.choice(authors),
-                title.capitalize(),
-                generator.text(CONTENT_CHARS),
-                slug,
-                published,
-                published_at,
-                created,
-                at,
-            )
+@dataclass(frozen=True)
+class Pools:
+    """The titles and paragraphs posts are made of: a post is a title and five paragraphs."""
+
+    titles: list[str]
+    paragraphs: list[str]
+
+    @classmethod
+    def draw(cls, generator: Generator, posts: int) -> "Pools":
+        rng = generator.rng
+        titles = [
+            generator.text(rng.randint(20, 60)).capitalize()
+            for _ in range(min(TITLES, max(posts, MIN_POOL)))
+        ]
+        paragraphs = [
+            generator.text(PARAGRAPH_CHARS) for _ in range(min(PARAGRAPHS, max(posts, MIN_POOL)))
+        ]
+        return cls(titles, paragraphs)
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.titles), len(self.paragraphs)
+
+    async def load(self, connection: asyncpg.Connection) -> None:
+        """The pools as temporary tables, each piece with its search document."""
+        await connection.execute(POOL_TABLES)
+        slugs = [title.lower().replace(" ", "-") for title in self.titles]
+        await connection.execute(
+            "INSERT INTO pg_temp.seed_titles SELECT n, title, slug, to_tsvector($3, title) "
+            "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(title, slug, n)",
+            self.titles,
+            slugs,
+            SEARCH_CONFIGURATION,
         )
-        links.extend((post_id, tag, published_at) for tag in rng.sample(tags, TAGS_PER_POST))
-    return posts, links
+        await connection.execute(
+            "INSERT INTO pg_temp.seed_paragraphs SELECT n, content, to_tsvector($2, content) "
+            "FROM unnest($1::text[]) WITH ORDINALITY AS p(content, n)",
+            self.paragraphs,
+            SEARCH_CONFIGURATION,
+        )
+        await connection.execute("ANALYZE pg_temp.seed_titles, pg_temp.seed_paragraphs")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

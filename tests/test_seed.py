@@ -7,7 +7,14 @@ import asyncpg
 import pytest
 
 from db import migrate
-from db.seed import TAG_COUNT, TAGS_PER_POST, SeedRefused, _drop_secondary_indexes, seed
+from db.seed import (
+    TAG_COUNT,
+    TAGS_PER_POST,
+    SeedRefused,
+    _drop_secondary_indexes,
+    indexed_words,
+    seed,
+)
 from db.url import asyncpg_arguments
 from tests.support import recreate_database
 
@@ -46,6 +53,32 @@ async def test_every_post_has_three_tags_and_content(seeded: asyncpg.Connection)
     assert 900 <= lengths[0] <= lengths[1] <= 1200
     drafts = "SELECT count(*) FROM posts WHERE is_published <> (published_at IS NOT NULL)"
     assert await count(seeded, drafts) == 0
+
+
+async def test_every_search_document_is_the_one_the_trigger_computes(
+    seeded: asyncpg.Connection,
+) -> None:
+    """The seed joins its pieces' documents; writing each text again recomputes them all."""
+    transaction = seeded.transaction()
+    await transaction.start()
+    try:
+        await seeded.execute("CREATE TEMPORARY TABLE seeded AS SELECT id, search_vector FROM posts")
+        await seeded.execute("UPDATE posts SET content = content")
+        differing = await count(
+            seeded,
+            "SELECT count(*) FROM posts p JOIN seeded s USING (id) "
+            "WHERE p.search_vector <> s.search_vector",
+        )
+        assert await count(seeded, "SELECT count(*) FROM seeded WHERE search_vector <> ''") == POSTS
+    finally:
+        await transaction.rollback()
+    assert differing == 0
+
+
+async def test_the_corpus_has_no_stop_words(seeded: asyncpg.Connection) -> None:
+    """A piece ending in one would shift the next piece's positions one short when joined."""
+    words = ["do", "kalo", "the", "postgres", "go"]
+    assert await indexed_words(seeded, words) == ["kalo", "postgres", "go"]
 
 
 async def test_every_user_has_an_account_and_a_profile(seeded: asyncpg.Connection) -> None:

@@ -3,13 +3,14 @@
 from sqlmodel import SQLModel
 
 from db.models.auth import auth_users
-from db.models.post import Post, PostBase, search_vector
+from db.models.post import SEARCH_CONFIGURATION, Post, PostBase, search_vector
 from db.models.tag import PostTag, Tag, TagBase
 from db.models.user import Role, User, UserBase, UserProfile, UserProfileBase
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "SEARCH_CONFIGURATION",
     "Post",
     "PostBase",
     "PostTag",

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Computed, ForeignKey, Index, Text, Uuid, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -20,7 +20,8 @@ from db.models.user import User
 # Column lengths, shared with the request models and the repositories.
 TITLE_MAX = 200
 SLUG_MAX = 200
-SEARCH_DOCUMENT = "to_tsvector('english'::regconfig, title || ' ' || content)"
+# The text search configuration of a post's document (title, a space, content) and of searches.
+SEARCH_CONFIGURATION = "english"
 
 
 class PostBase(SQLModel):
@@ -78,12 +79,10 @@ class Post(PostBase, table=True):
     )
 
 
-# A post's full-text document, computed and stored by PostgreSQL on every write: a search
-# reads it instead of recomputing it for each row it considers (0.2-0.7 ms per 1 KB post, half
-# a second for a two-word search at a million posts). Not mapped: a post is never loaded with
-# it, only searches read it.
-search_vector = Column(
-    "search_vector", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), nullable=False
-)
+# A post's full-text document, kept by a trigger on every write of its title or content
+# (migration 0018): a search reads it instead of recomputing it for each row it considers
+# (0.2-0.7 ms per 1 KB post, half a second for a two-word search at a million posts). Not
+# mapped: a post is never loaded with it, only searches read it.
+search_vector = Column("search_vector", TSVECTOR, nullable=False)
 Post.metadata.tables[Post.__tablename__].append_column(search_vector)
 Index("ix_posts_search", search_vector, postgresql_using="gin")

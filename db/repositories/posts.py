@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from db.models import Post, PostTag, Tag, User, search_vector
+from db.models import SEARCH_CONFIGURATION, Post, PostTag, Tag, User, search_vector
 from db.models.post import SLUG_MAX
 from db.repositories.pages import Keyset, Ordering, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
@@ -224,7 +224,7 @@ def _published_matching(
         posts = posts.where(col(Post.author_id) == bindparam("author_id", type_=Uuid()))
     if searching:
         query = func.websearch_to_tsquery(
-            literal_column("'english'::regconfig"), bindparam("query", type_=Text())
+            literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig"), bindparam("query", type_=Text())
         )
         posts = posts.where(search_vector.op("@@")(query))
     page = newest_first(posts, at, key, after=after, limit=limit)

@@ -140,3 +140,43 @@ async def test_a_post_of_a_few_kilobytes_stays_whole_in_its_row(session: AsyncSe
     assert content_compression is None
     assert document_compression is None
     assert toasted_chunks == 0
+
+
+async def test_a_posts_search_document_follows_its_text(session: AsyncSession) -> None:
+    """Kept by a trigger (0018): set on insert, and on every write of title, content or itself."""
+    user_id = await new_user(session, "document@example.com")
+    post_id = (
+        await run_sql(
+            session,
+            "INSERT INTO posts (author_id, title, content, slug) "
+            "VALUES (:id, 'Cats', 'Running dogs', 'cats') RETURNING id",
+            id=user_id,
+        )
+    ).scalar()
+    read = "SELECT search_vector::text FROM posts WHERE id = :id"
+    assert (await run_sql(session, read, id=post_id)).scalar() == "'cat':1 'dog':3 'run':2"
+    await run_sql(session, "UPDATE posts SET content = 'Sleeping birds' WHERE id = :id", id=post_id)
+    assert (await run_sql(session, read, id=post_id)).scalar() == "'bird':3 'cat':1 'sleep':2"
+    await run_sql(session, "UPDATE posts SET search_vector = 'forged' WHERE id = :id", id=post_id)
+    assert (await run_sql(session, read, id=post_id)).scalar() == "'bird':3 'cat':1 'sleep':2"
+
+
+async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession) -> None:
+    """A write that leaves the text alone does not recompute the document (a generated
+    column was recomputed on every update)."""
+    user_id = await new_user(session, "publish@example.com")
+    post_id = (
+        await run_sql(
+            session,
+            "INSERT INTO posts (author_id, title, content, slug) "
+            "VALUES (:id, 'Cats', 'Dogs', 'cats-dogs') RETURNING id",
+            id=user_id,
+        )
+    ).scalar()
+    # Only the trigger's computation could notice a document written in replica mode.
+    await run_sql(session, "SET LOCAL session_replication_role = replica")
+    await run_sql(session, "UPDATE posts SET search_vector = 'kept' WHERE id = :id", id=post_id)
+    await run_sql(session, "SET LOCAL session_replication_role = origin")
+    await run_sql(session, "UPDATE posts SET is_published = true WHERE id = :id", id=post_id)
+    read = "SELECT search_vector::text FROM posts WHERE id = :id"
+    assert (await run_sql(session, read, id=post_id)).scalar() == "'kept'"

@@ -1,0 +1,69 @@
+"""A post's search document is kept by a trigger, and recomputed only when its text changes
+
+0004 stored the document as a generated column, and PostgreSQL recomputes a stored generated
+column on every UPDATE of the row, whatever it changes: publishing a post, the stamp of a
+change of tags (0016's `updated_at`), an unpublish, each ran `to_tsvector` over the whole post
+again. At a million posts, updating one column of 20,000 of them took 5.9 s, 3.4 s once the
+document was kept. A trigger now sets the document when a post is inserted and when its title
+or content is written, and an UPDATE that writes `search_vector` itself gets the computed
+document, so it always matches the text.
+
+The column keeps its values, its storage and its index: dropping the expression rewrites
+nothing. A session with `session_replication_role = replica` (a superuser's bulk load, as
+`make seed` does) skips the trigger and must write documents that match; `make seed` builds
+them from the same configuration, and its tests compare them with the trigger's.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-11-23 22:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import TSVECTOR
+
+revision: str = "0018"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# No client writes the column, and reads see the same values: the trigger keeps them.
+SQUAWK_IGNORE = ("ban-drop-generated-expression",)
+DOCUMENT = "to_tsvector('english'::regconfig, title || ' ' || content)"
+SET_SEARCH_VECTOR = """
+CREATE FUNCTION public.set_post_search_vector() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+    NEW.search_vector := to_tsvector('english'::regconfig, NEW.title || ' ' || NEW.content);
+    RETURN NEW;
+END;
+$$
+"""
+SEARCH_VECTOR_TRIGGER = (
+    "CREATE TRIGGER posts_search_vector BEFORE INSERT OR UPDATE OF title, content, "
+    "search_vector ON public.posts FOR EACH ROW EXECUTE FUNCTION public.set_post_search_vector()"
+)
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE public.posts ALTER COLUMN search_vector DROP EXPRESSION")
+    op.execute(SET_SEARCH_VECTOR)
+    op.execute(SEARCH_VECTOR_TRIGGER)
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER posts_search_vector ON public.posts")
+    op.execute("DROP FUNCTION public.set_post_search_vector()")
+    # A column cannot become generated again: 0004's column is added back, and computed.
+    op.drop_index("ix_posts_search", table_name="posts", postgresql_using="gin")
+    op.drop_column("posts", "search_vector")
+    op.add_column(
+        "posts",
+        sa.Column(
+            "search_vector", TSVECTOR(), sa.Computed(DOCUMENT, persisted=True), nullable=False
+        ),
+    )
+    op.create_index("ix_posts_search", "posts", ["search_vector"], postgresql_using="gin")
+    op.execute("ANALYZE posts")
