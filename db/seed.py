@@ -9,10 +9,11 @@ joined, which costs a fraction of `to_tsvector` over the whole post (0018's trig
 here as below, computes the same document). An interrupted seed keeps its users and the
 posts of any connection that finished its share, and its indexes are rebuilt all the same.
 When the load at least doubles the posts, the secondary indexes are dropped first and rebuilt
-afterwards (one sort per index instead of a million inserts), and a superuser skips per-row
-triggers as `pg_restore --disable-triggers` does: the published-post counts those triggers
-keep are recomputed at the end either way. Without superuser rights, the triggers run: the
-documents are then computed post by post, and the seed is slower.
+afterwards (one sort per index instead of a million inserts); every seed ends by creating
+those the models define and the database lacks, so a seed that was killed mid-load is mended
+by the next. A superuser skips per-row triggers as `pg_restore --disable-triggers` does: the
+published-post counts those triggers keep are recomputed at the end either way. Without
+superuser rights the triggers run: documents are then computed post by post, more slowly.
 """
 
 import argparse
@@ -28,11 +29,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from sqlalchemy import Index
+from sqlalchemy.schema import CreateIndex
 from tqdm import tqdm
 
-from db.models import SEARCH_CONFIGURATION
+from db.models import SEARCH_CONFIGURATION, metadata
 from db.models.auth import SUPABASE_AUTH_PROBE
 from db.models.user import NAME_MAX
+from db.repositories.rows import DIALECT
 from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
 
@@ -203,16 +207,15 @@ async def seed(
             await _prepare(connection)
             tag_ids = await _upsert_tags(connection)
             user_ids = await _copy_users(connection, generator, users)
-            rebuild = await _count_posts(connection) < posts
-            indexes = await _drop_secondary_indexes(connection) if rebuild else []
+            if await _count_posts(connection) < posts:
+                await _drop_secondary_indexes(connection)
         try:
             with tqdm(total=posts, unit="post", disable=not progress, desc="seed") as bar:
                 await _insert_posts(url, generator, posts, user_ids, tag_ids, bar)
         finally:
             async with connection.transaction():
                 await _prepare(connection)
-                for definition in indexes:
-                    await connection.execute(definition)
+                await _create_secondary_indexes(connection)
                 await connection.execute("SELECT public.refresh_published_post_counts()")
         await connection.execute("ANALYZE users, user_profiles, posts, tags, post_tags")
     finally:
@@ -292,25 +295,27 @@ async def _copy_users(
     return [key for key, _, _ in accounts]
 
 
-async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[str]:
-    """Drop the indexes that enforce nothing; return the statements that recreate them.
+def secondary_indexes() -> list[Index]:
+    """The indexes of the loaded tables that enforce nothing, as the models define them.
 
     A unique index stays even without a constraint behind it (`uq_posts_slug`, migration 0007):
     the API's upserts name it, and slugs must never go unchecked, even if the seed dies.
     """
-    rows = await connection.fetch(
-        """
-        SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-        FROM pg_index i
-        WHERE i.indrelid = ANY($1::regclass[])
-          AND NOT i.indisunique
-          AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        """,
-        list(REBUILT_TABLES),
-    )
-    for row in rows:
-        await connection.execute(f"DROP INDEX {row['name']}")
-    return [row["definition"] for row in rows]
+    tables = (metadata.tables[name] for name in REBUILT_TABLES)
+    return [index for table in tables for index in table.indexes if not index.unique]
+
+
+async def _drop_secondary_indexes(connection: asyncpg.Connection) -> None:
+    for index in secondary_indexes():
+        await connection.execute(f"DROP INDEX IF EXISTS {index.name}")
+
+
+async def _create_secondary_indexes(connection: asyncpg.Connection) -> None:
+    """Create the secondary indexes the database lacks: those this seed dropped, and any that
+    a seed stopped before it could rebuild them (killed, or its machine gone) left missing."""
+    for index in secondary_indexes():
+        create = CreateIndex(index, if_not_exists=True)
+        await connection.execute(str(create.compile(dialect=DIALECT)))
 
 
 async def _insert_posts(

@@ -27,8 +27,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import read_connection
 
-# SQLAlchemy leaves the dialect's constructor unannotated.
-_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+# How statements are compiled for asyncpg (SQLAlchemy leaves its constructor unannotated).
+DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
 # Statements compiled once per shape and page size are kept in LRU caches of this size: the
@@ -52,7 +52,7 @@ class CompiledQuery:
 
     @classmethod
     def of(cls, statement: ClauseElement) -> "CompiledQuery":
-        compiled = statement.compile(dialect=_DIALECT)
+        compiled = statement.compile(dialect=DIALECT)
         if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
             raise TypeError(f"not a statement asyncpg can run: {statement}")
         # A statement is compiled once and run for every caller: a value bound into it (a
