@@ -50,7 +50,7 @@ CHUNK = 50_000
 TITLES = 50_000
 PARAGRAPHS = 20_000
 PARAGRAPH_CHARS = 195
-MIN_POOL = 100
+MIN_POOL = 100  # titles and paragraphs, however few posts
 # The tables whose secondary indexes a large load rebuilds, and the work memory for that.
 REBUILT_TABLES = ("posts", "post_tags")
 MAINTENANCE_WORK_MEM = "512MB"

@@ -1,5 +1,5 @@
 -- Exported from the Alembic history by `make supabase-migrations`: do not edit.
--- Alembic revision 0018: A post's search document is kept by a trigger, and recomputed only when its text changes
+-- Alembic revision 0018: A post's search document is kept by a trigger, so a bulk load can write documents it built
 -- squawk-ignore-file ban-drop-generated-expression
 
 SET LOCAL lock_timeout = '10s';

@@ -162,8 +162,7 @@ async def test_a_posts_search_document_follows_its_text(session: AsyncSession) -
 
 
 async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession) -> None:
-    """A write that leaves the text alone does not recompute the document (a generated
-    column was recomputed on every update)."""
+    """The trigger fires on writes of the text (or the document) only, not on every update."""
     user_id = await new_user(session, "publish@example.com")
     post_id = (
         await run_sql(
