@@ -45,7 +45,7 @@ TAGS_PER_POST = 3  # INSERT_POSTS draws three distinct tags a post
 POSTS_PER_USER = 10
 DRAFT_EVERY = 10  # one post in ten is a draft: 90% published
 SPAN = timedelta(days=730)
-CHUNK = 50_000
+CHUNK = 20_000
 # A post is one of TITLES titles and five of PARAGRAPHS paragraphs (~1 KB): 20,000^5 contents.
 TITLES = 50_000
 PARAGRAPHS = 20_000
@@ -213,10 +213,12 @@ async def seed(
             with tqdm(total=posts, unit="post", disable=not progress, desc="seed") as bar:
                 await _insert_posts(url, generator, posts, user_ids, tag_ids, bar)
         finally:
+            # A third of a large seed's time: the indexes get a progress bar of their own.
+            finishing = [*_index_creations(), "SELECT public.refresh_published_post_counts()"]
             async with connection.transaction():
                 await _prepare(connection)
-                await _create_secondary_indexes(connection)
-                await connection.execute("SELECT public.refresh_published_post_counts()")
+                for statement in tqdm(finishing, unit="step", disable=not progress, desc="index"):
+                    await connection.execute(statement)
         await connection.execute("ANALYZE users, user_profiles, posts, tags, post_tags")
     finally:
         await connection.close()
@@ -310,12 +312,12 @@ async def _drop_secondary_indexes(connection: asyncpg.Connection) -> None:
         await connection.execute(f"DROP INDEX IF EXISTS {index.name}")
 
 
-async def _create_secondary_indexes(connection: asyncpg.Connection) -> None:
-    """Create the secondary indexes the database lacks: those this seed dropped, and any that
-    a seed stopped before it could rebuild them (killed, or its machine gone) left missing."""
-    for index in secondary_indexes():
-        create = CreateIndex(index, if_not_exists=True)
-        await connection.execute(str(create.compile(dialect=DIALECT)))
+def _index_creations() -> list[str]:
+    """Statements that create the secondary indexes the database lacks: those this seed
+    dropped, and any that a seed stopped before it could rebuild them (killed, or its machine
+    gone) left missing."""
+    creations = (CreateIndex(index, if_not_exists=True) for index in secondary_indexes())
+    return [str(creation.compile(dialect=DIALECT)) for creation in creations]
 
 
 async def _insert_posts(
