@@ -6,8 +6,9 @@ copied in one transaction (asyncpg's binary COPY). Posts are drawn by PostgreSQL
 one connection per core, each in a transaction of its own: a post is a title and five
 paragraphs from pools whose search documents are computed once, and its document is theirs
 joined, which costs a fraction of `to_tsvector` over the whole post (0018's trigger, skipped
-here as below, computes the same document). An interrupted seed keeps its users and the
-posts of any connection that finished its share, and its indexes are rebuilt all the same.
+here as below, computes the same document). Posts are committed 20,000 at a time: an
+interrupted seed keeps its users and every chunk it committed, and its indexes are rebuilt
+all the same; when one connection fails, the other stops too.
 When the load at least doubles the posts, the secondary indexes are dropped first and rebuilt
 afterwards (one sort per index instead of a million inserts); every seed ends by creating
 those the models define and the database lacks, so a seed that was killed mid-load is mended
@@ -23,7 +24,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from tqdm import tqdm
 from db.models import SEARCH_CONFIGURATION, metadata
 from db.models.auth import SUPABASE_AUTH_PROBE
 from db.models.user import NAME_MAX
+from db.repositories.posts import base_slug
 from db.repositories.rows import DIALECT
 from db.repositories.tags import tag_slug
 from db.url import asyncpg_arguments
@@ -187,9 +189,6 @@ class Generator:
     def moment(self) -> datetime:
         return self.now - SPAN * self.rng.random()
 
-    def uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
-
 
 async def seed(
     url: str, posts: int, *, progress: bool = True, random_seed: int | None = None
@@ -276,7 +275,7 @@ async def _copy_users(
     accounts = []
     for number in range(count):
         name = f"{generator.text(4).title()} {generator.text(6).title()}"[:NAME_MAX]
-        accounts.append((generator.uuid(), f"reader{number}.{run}@example.com", name))
+        accounts.append((uuid.uuid4(), f"reader{number}.{run}@example.com", name))
     joined = [(generator.moment(), account) for account in accounts]
     await connection.copy_records_to_table(
         "users",
@@ -333,7 +332,8 @@ async def _insert_posts(
     Each connection holds the title and paragraph pools in temporary tables, with their
     search documents, and PostgreSQL draws the posts itself: one INSERT … SELECT a chunk, no
     row crosses the wire. A chunk's random stream is seeded in order (`setseed`), so a
-    `random_seed` gives the same posts whichever connection inserts them (ids aside).
+    `random_seed` gives the same posts whichever connection inserts them (ids, and the slugs
+    that end with them, aside).
     """
     pools = Pools.draw(generator, count)
     chunks = [
@@ -345,20 +345,37 @@ async def _insert_posts(
     async def insert_chunks() -> None:
         connection = await asyncpg.connect(**asyncpg_arguments(url))
         try:
-            async with connection.transaction():
-                await _prepare(connection)
-                await pools.load(connection)
-                for first, last, chunk_seed in pending:
+            await pools.load(connection)
+            for first, last, chunk_seed in pending:
+                # A transaction a chunk: an interrupted seed keeps every chunk it committed.
+                async with connection.transaction():
+                    await _prepare(connection)
                     await connection.execute("SELECT setseed($1)", chunk_seed)
                     await connection.execute(
                         INSERT_POSTS, first, last, authors, tags, SPAN, *pools.sizes, DRAFT_EVERY
                     )
-                    bar.update(last - first + 1)
+                bar.update(last - first + 1)
         finally:
             await connection.close()
 
     connections = min(len(chunks), os.cpu_count() or 1)
-    await asyncio.gather(*(insert_chunks() for _ in range(connections)))
+    await _all_or_none(insert_chunks() for _ in range(connections))
+
+
+async def _all_or_none(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run `work` side by side; when one fails, stop the others and raise its error.
+
+    `asyncio.gather` would let the others go on loading until they ran out of chunks, and
+    a TaskGroup would wrap the error in an ExceptionGroup that the CLI does not recognise.
+    """
+    tasks = [asyncio.create_task(coroutine) for coroutine in work]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -387,7 +404,7 @@ class Pools:
     async def load(self, connection: asyncpg.Connection) -> None:
         """The pools as temporary tables, each piece with its search document."""
         await connection.execute(POOL_TABLES)
-        slugs = [title.lower().replace(" ", "-") for title in self.titles]
+        slugs = [base_slug(title) for title in self.titles]
         await connection.execute(
             "INSERT INTO pg_temp.seed_titles SELECT n, title, slug, to_tsvector($3, title) "
             "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(title, slug, n)",

@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 
 from db import migrate
+from db import seed as seed_module
 from db.seed import (
     TAG_COUNT,
     TAGS_PER_POST,
@@ -132,6 +133,70 @@ async def test_indexes_a_stopped_seed_left_dropped_come_back(direct_url: str) ->
         await connection.execute("DROP INDEX ix_posts_search, ix_post_tags_tag_id")
         await seed(url, 10, progress=False)
         assert set(await connection.fetch(definitions)) == migrated
+    finally:
+        await connection.close()
+
+
+POST_CONTENTS = (
+    "SELECT p.title, p.content, p.is_published, array_agg(t.name ORDER BY t.name) AS tags "
+    "FROM posts p JOIN post_tags pt ON pt.post_id = p.id JOIN tags t ON t.id = pt.tag_id "
+    "GROUP BY p.id ORDER BY p.title, p.content"
+)
+
+
+async def test_chunks_over_two_connections_give_the_same_posts_for_a_seed(
+    direct_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks: both connections share the load, and a random seed still fixes it."""
+    monkeypatch.setattr(seed_module, "CHUNK", 37)
+    seeded = []
+    for name in ("seed_chunks_a", "seed_chunks_b"):
+        url = await recreate_database(direct_url, name)
+        await asyncio.to_thread(migrate.upgrade, url)
+        await seed(url, POSTS, progress=False, random_seed=11)
+        connection = await asyncpg.connect(**asyncpg_arguments(url))
+        try:
+            seeded.append([tuple(row) for row in await connection.fetch(POST_CONTENTS)])
+        finally:
+            await connection.close()
+    assert len(seeded[0]) == POSTS
+    assert seeded[0] == seeded[1]
+
+
+async def test_a_failing_connection_stops_the_load_with_its_own_error(
+    direct_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other connection stops too; the chunks committed stay, and the indexes come back."""
+    monkeypatch.setattr(seed_module, "CHUNK", 37)
+    url = await recreate_database(direct_url, "seed_failing")
+    await asyncio.to_thread(migrate.upgrade, url)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        # The hundredth post written fails, in the third chunk.
+        await connection.execute(
+            "CREATE SEQUENCE written; ALTER TABLE posts ADD CONSTRAINT fail_once "
+            "CHECK (nextval('written') <> 100) NOT VALID"
+        )
+        with pytest.raises(asyncpg.CheckViolationError, match="fail_once"):
+            await seed(url, POSTS, progress=False)
+        # A connection left running would go on to the last chunk: 126 posts or more by now.
+        await asyncio.sleep(1)
+        kept = await count(connection, "SELECT count(*) FROM posts")
+        assert kept % 37 == 0
+        assert 37 <= kept <= 3 * 37  # a chunk finished before the hundredth post
+        assert "ix_posts_search" in {row["indexname"] for row in await connection.fetch(INDEXES)}
+    finally:
+        await connection.close()
+
+
+async def test_a_database_can_be_seeded_twice_with_one_random_seed(direct_url: str) -> None:
+    url = await recreate_database(direct_url, "seed_twice")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed(url, 20, progress=False, random_seed=3)
+    await seed(url, 20, progress=False, random_seed=3)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        assert await count(connection, "SELECT count(*) FROM posts") == 40
     finally:
         await connection.close()
 

@@ -21,6 +21,8 @@ from db.models.user import User
 TITLE_MAX = 200
 SLUG_MAX = 200
 # The text search configuration of a post's document (title, a space, content) and of searches.
+# Migration 0018's trigger names it too: changing it takes a migration that rewrites the trigger
+# and recomputes every document (tests/db/test_schema.py compares the two).
 SEARCH_CONFIGURATION = "english"
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import migrate
+from db.models import SEARCH_CONFIGURATION
 from tests.support import create_account, run_sql
 
 
@@ -172,10 +173,15 @@ async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession
             id=user_id,
         )
     ).scalar()
-    # Only the trigger's computation could notice a document written in replica mode.
-    await run_sql(session, "SET LOCAL session_replication_role = replica")
+    # A document the trigger would not compute, written with it off (in this transaction).
+    await run_sql(session, "ALTER TABLE posts DISABLE TRIGGER posts_search_vector")
     await run_sql(session, "UPDATE posts SET search_vector = 'kept' WHERE id = :id", id=post_id)
-    await run_sql(session, "SET LOCAL session_replication_role = origin")
+    await run_sql(session, "ALTER TABLE posts ENABLE TRIGGER posts_search_vector")
     await run_sql(session, "UPDATE posts SET is_published = true WHERE id = :id", id=post_id)
     read = "SELECT search_vector::text FROM posts WHERE id = :id"
     assert (await run_sql(session, read, id=post_id)).scalar() == "'kept'"
+
+
+async def test_the_trigger_and_searches_use_one_configuration(session: AsyncSession) -> None:
+    body = "SELECT prosrc FROM pg_proc WHERE proname = 'set_post_search_vector'"
+    assert f"'{SEARCH_CONFIGURATION}'::regconfig" in (await run_sql(session, body)).scalar_one()

@@ -59,7 +59,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER posts_search_vector ON public.posts")
     op.execute("DROP FUNCTION public.set_post_search_vector()")
     # A column cannot become generated again: 0004's column is added back, and computed.
-    op.drop_index("ix_posts_search", table_name="posts", postgresql_using="gin")
+    # Dropping the column drops its index too, even if a stopped seed had dropped it already.
     op.drop_column("posts", "search_vector")
     op.add_column(
         "posts",
