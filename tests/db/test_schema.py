@@ -22,6 +22,22 @@ async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
     return user_id
 
 
+async def new_post(
+    session: AsyncSession, author_id: uuid.UUID, title: str, content: str, slug: str
+) -> uuid.UUID:
+    inserted = await run_sql(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) "
+        "VALUES (:author_id, :title, :content, :slug) RETURNING id",
+        author_id=author_id,
+        title=title,
+        content=content,
+        slug=slug,
+    )
+    post_id: uuid.UUID = inserted.scalar_one()
+    return post_id
+
+
 async def test_email_is_unique_whatever_its_case(session: AsyncSession) -> None:
     await new_user(session, "Ada@Example.com")
     with pytest.raises(IntegrityError, match="uq_users_email_lower"):
@@ -69,14 +85,7 @@ async def test_deleting_an_account_cascades_to_everything_it_owns(session: Async
 
 async def test_deleting_a_post_removes_its_links_and_keeps_its_tags(session: AsyncSession) -> None:
     user_id = await new_user(session, "author@example.com")
-    post_id = (
-        await run_sql(
-            session,
-            "INSERT INTO posts (author_id, title, content, slug) VALUES (:id, 't', 'c', 'p') "
-            "RETURNING id",
-            id=user_id,
-        )
-    ).scalar()
+    post_id = await new_post(session, user_id, "t", "c", "p")
     tag_id = (
         await run_sql(session, "INSERT INTO tags (name, slug) VALUES ('t', 't') RETURNING id")
     ).scalar()
@@ -119,15 +128,7 @@ async def test_a_post_of_a_few_kilobytes_stays_whole_in_its_row(session: AsyncSe
     user_id = await new_user(session, "inline@example.com")
     # ~2 KB of content and its ~1.2 KB document: past the ~2 KB at which rows are toasted.
     content = " ".join(f"postgres{n % 80}" for n in range(280))
-    post_id = (
-        await run_sql(
-            session,
-            "INSERT INTO posts (author_id, title, content, slug) "
-            "VALUES (:id, 'Inline', :content, 'inline') RETURNING id",
-            id=user_id,
-            content=content,
-        )
-    ).scalar()
+    post_id = await new_post(session, user_id, "Inline", content, "inline")
     stored = await run_sql(
         session,
         "SELECT pg_column_compression(content), pg_column_compression(search_vector), "
@@ -146,14 +147,7 @@ async def test_a_post_of_a_few_kilobytes_stays_whole_in_its_row(session: AsyncSe
 async def test_a_posts_search_document_follows_its_text(session: AsyncSession) -> None:
     """Kept by a trigger (0018): set on insert, and on every write of title, content or itself."""
     user_id = await new_user(session, "document@example.com")
-    post_id = (
-        await run_sql(
-            session,
-            "INSERT INTO posts (author_id, title, content, slug) "
-            "VALUES (:id, 'Cats', 'Running dogs', 'cats') RETURNING id",
-            id=user_id,
-        )
-    ).scalar()
+    post_id = await new_post(session, user_id, "Cats", "Running dogs", "cats")
     read = "SELECT search_vector::text FROM posts WHERE id = :id"
     assert (await run_sql(session, read, id=post_id)).scalar() == "'cat':1 'dog':3 'run':2"
     await run_sql(session, "UPDATE posts SET content = 'Sleeping birds' WHERE id = :id", id=post_id)
@@ -165,14 +159,7 @@ async def test_a_posts_search_document_follows_its_text(session: AsyncSession) -
 async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession) -> None:
     """The trigger fires on writes of the text (or the document) only, not on every update."""
     user_id = await new_user(session, "publish@example.com")
-    post_id = (
-        await run_sql(
-            session,
-            "INSERT INTO posts (author_id, title, content, slug) "
-            "VALUES (:id, 'Cats', 'Dogs', 'cats-dogs') RETURNING id",
-            id=user_id,
-        )
-    ).scalar()
+    post_id = await new_post(session, user_id, "Cats", "Dogs", "cats-dogs")
     # A document the trigger would not compute, written with it off (in this transaction).
     await run_sql(session, "ALTER TABLE posts DISABLE TRIGGER posts_search_vector")
     await run_sql(session, "UPDATE posts SET search_vector = 'kept' WHERE id = :id", id=post_id)
