@@ -17,6 +17,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.content_types import is_json
+
 logger = logging.getLogger("quire.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -189,12 +191,30 @@ async def _domain_error(request: Request, error: Exception) -> Response:
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     found = error.errors()
+    if _sent_without_json(request, found):
+        return problem_response(
+            415, "This endpoint takes a JSON body: send it with Content-Type: application/json."
+        )
     # Only the errors listed are converted: a body of 100,000 unknown keys has as many errors.
     listed = [
         FieldError(field=_field_name(item["loc"]), message=item["msg"], type=item["type"])
         for item in found[:MAX_LISTED_ERRORS]
     ]
     return problem_response(422, "The request is not valid.", errors=listed, error_count=len(found))
+
+
+def _sent_without_json(request: Request, errors: Sequence[Any]) -> bool:
+    """A JSON body sent as something else: form data (curl's `-d`), text, a file upload.
+
+    FastAPI reads such a body as bytes or a form, and its error ("Input should be a valid
+    dictionary…") says nothing of the media type.
+    """
+    content_type = request.headers.get("content-type")
+    return (
+        content_type is not None
+        and not is_json(content_type.encode("latin-1"))
+        and any(tuple(item["loc"]) == ("body",) for item in errors)
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

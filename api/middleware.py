@@ -1,13 +1,13 @@
 """ASGI middleware: request body cap, strict JSON, security headers, HEAD."""
 
 import contextlib
-import email.message
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.content_types import is_json
 from api.errors import FieldError, problem_response
 
 SECURITY_HEADERS = [
@@ -106,7 +106,7 @@ class StrictJsonMiddleware:
             response = problem_response(400, "The request has conflicting Content-Type headers.")
             await response(scope, receive, send)
             return
-        if not any(_is_json(content_type) for content_type in content_types):
+        if not any(is_json(content_type) for content_type in content_types):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -121,23 +121,6 @@ class StrictJsonMiddleware:
 def _header_values(scope: Scope, name: bytes) -> list[bytes]:
     """Every value of a header, in order; ASGI servers lower-case the names."""
     return [value for key, value in scope["headers"] if key == name]
-
-
-def _is_json(content_type: bytes) -> bool:
-    """Whether FastAPI parses a body of this type as JSON, decided as FastAPI decides it.
-
-    Its test (fastapi.routing) reads the header with `email.message`, whose str.strip() also
-    strips NEL, NBSP and the ASCII separators: any other reading lets some spelling of
-    `application/json` past the checks here and on to FastAPI's parser.
-    """
-    if content_type == b"application/json":
-        return True
-    message = email.message.Message()
-    message["content-type"] = content_type.decode("latin-1")  # as Starlette decodes headers
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -39,7 +39,7 @@ async def search_users(
 
 
 # `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
-@router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404))
+@router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404, 415))
 async def update_user_access(
     user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:

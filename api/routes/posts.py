@@ -37,7 +37,7 @@ SEARCH_TOO_SLOW = (
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=problem_responses(*SIGN_IN_ERRORS, 413),
+    responses=problem_responses(*SIGN_IN_ERRORS, 413, 415),
 )
 async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) -> ViewResponse:
     """Write a post (a draft unless `published`), tagging it by tag names."""
@@ -85,7 +85,9 @@ async def read_post(post: VisiblePost) -> ViewResponse:
 
 
 @router.patch(
-    "/{slug}", response_model=PostPublic, responses=problem_responses(*SIGN_IN_ERRORS, 404, 413)
+    "/{slug}",
+    response_model=PostPublic,
+    responses=problem_responses(*SIGN_IN_ERRORS, 404, 413, 415),
 )
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""

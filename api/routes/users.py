@@ -21,14 +21,14 @@ async def read_me(user: CurrentUser) -> UserMe:
     return UserMe.model_validate(user, from_attributes=True)
 
 
-@router.patch("/me", responses=problem_responses(*SIGN_IN_ERRORS))
+@router.patch("/me", responses=problem_responses(*SIGN_IN_ERRORS, 415))
 async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserMe:
     """Change the signed-in user's display name."""
     updated = await users.update_name(session, user, body.name)
     return UserMe.model_validate(updated, from_attributes=True)
 
 
-@router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS))
+@router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS, 415))
 async def upsert_my_profile(
     body: ProfileUpdate, user: CurrentUser, session: SessionDep
 ) -> ProfilePublic:

@@ -124,3 +124,44 @@ async def test_a_huge_object_is_refused_by_the_middleware(
     )
     assert response.status_code == 422
     assert _error_types(response) == [refusal]
+
+
+MULTIPART = b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nHi\r\n--b--\r\n'
+NOT_JSON = {
+    "form data (curl -d)": (b"title=Hi&content=x", b"application/x-www-form-urlencoded"),
+    "json as text": (b'{"title":"Hi","content":"x"}', b"text/plain"),
+    "a multipart form": (MULTIPART, b"multipart/form-data; boundary=b"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_JSON)
+async def test_a_json_body_sent_as_something_else_is_unsupported(
+    client: AsyncClient, accounts: Accounts, name: str
+) -> None:
+    """A 415 that names the media type to send, not a 422 about a "valid dictionary"."""
+    body, content_type = NOT_JSON[name]
+    _, headers = await accounts.new()
+    for response in (
+        await _post(client, headers, body, content_type),
+        await client.patch(
+            "/api/v1/users/me",
+            content=body,
+            headers={**headers, "content-type": content_type.decode()},
+        ),
+    ):
+        assert response.status_code == 415, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "Content-Type: application/json" in response.json()["detail"]
+
+
+async def test_json_sent_to_the_upload_is_still_a_validation_error(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """The avatar upload takes a form: a JSON body there lacks its file, a 422."""
+    _, headers = await accounts.new()
+    response = await client.put(
+        "/api/v1/users/me/avatar",
+        content=b'{"file": "x"}',
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
