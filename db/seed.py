@@ -383,6 +383,7 @@ class Pools:
     """The titles and paragraphs posts are made of: a post is a title and five paragraphs."""
 
     titles: list[str]
+    slugs: list[str]  # each title's, before the id that makes it unique
     paragraphs: list[str]
 
     @classmethod
@@ -395,7 +396,7 @@ class Pools:
         paragraphs = [
             generator.text(PARAGRAPH_CHARS) for _ in range(min(PARAGRAPHS, max(posts, MIN_POOL)))
         ]
-        return cls(titles, paragraphs)
+        return cls(titles, [base_slug(title) for title in titles], paragraphs)
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -404,12 +405,11 @@ class Pools:
     async def load(self, connection: asyncpg.Connection) -> None:
         """The pools as temporary tables, each piece with its search document."""
         await connection.execute(POOL_TABLES)
-        slugs = [base_slug(title) for title in self.titles]
         await connection.execute(
             "INSERT INTO pg_temp.seed_titles SELECT n, title, slug, to_tsvector($3, title) "
             "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(title, slug, n)",
             self.titles,
-            slugs,
+            self.slugs,
             SEARCH_CONFIGURATION,
         )
         await connection.execute(
