@@ -4,6 +4,7 @@ Unlike the rest of the suite these never use TEST_DATABASE_URL: they stop the da
 """
 
 import asyncio
+import contextlib
 import inspect
 import os
 import shutil
@@ -125,13 +126,20 @@ def _wait_until_healthy(api: ApiServer) -> None:
     raise RuntimeError(f"the API did not become healthy:\n{api.output()}")
 
 
-@pytest.fixture
-def api(fault_database: FaultDatabase) -> Iterator[ApiServer]:
-    server = start_api(fault_database)
+@contextlib.contextmanager
+def running_api(database: FaultDatabase) -> Iterator[ApiServer]:
+    """The API started against `database`, stopped on leaving."""
+    server = start_api(database)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def api(fault_database: FaultDatabase) -> Iterator[ApiServer]:
+    with running_api(fault_database) as server:
+        yield server
 
 
 async def signed_up(database_url: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.server import MAX_HEAD_BYTES
-from tests.faults.conftest import ApiServer, FaultDatabase, start_api
+from tests.faults.conftest import ApiServer, FaultDatabase, running_api
 
 TIMEOUT_SECONDS = 10.0
 HEALTH = b"GET /health HTTP/1.1\r\nHost: quire\r\n\r\n"
@@ -23,11 +23,8 @@ HEALTH = b"GET /health HTTP/1.1\r\nHost: quire\r\n\r\n"
 @pytest.fixture(scope="module")
 def server(fault_database: FaultDatabase) -> Iterator[ApiServer]:
     """One server for the module: none of these tests stops it."""
-    api = start_api(fault_database)
-    try:
+    with running_api(fault_database) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def connect(api: ApiServer) -> socket.socket:
