@@ -18,3 +18,8 @@ def is_json(content_type: bytes) -> bool:
     return message.get_content_maintype() == "application" and (
         subtype == "json" or subtype.endswith("+json")
     )
+
+
+def is_form_data(content_type: str) -> bool:
+    """Whether a body of this type is a multipart form, the only form that carries files."""
+    return content_type.partition(";")[0].strip().lower() == "multipart/form-data"

@@ -8,16 +8,17 @@ from types import MappingProxyType
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.content_types import is_json
+from api.content_types import is_form_data, is_json
 
 logger = logging.getLogger("quire.errors")
 
@@ -191,10 +192,8 @@ async def _domain_error(request: Request, error: Exception) -> Response:
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     found = error.errors()
-    if _sent_without_json(request, found):
-        return problem_response(
-            415, "This endpoint takes a JSON body: send it with Content-Type: application/json."
-        )
+    if wrong_media_type := _wrong_media_type(request, found):
+        return problem_response(415, wrong_media_type)
     # Only the errors listed are converted: a body of 100,000 unknown keys has as many errors.
     listed = [
         FieldError(field=_field_name(item["loc"]), message=item["msg"], type=item["type"])
@@ -203,18 +202,35 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     return problem_response(422, "The request is not valid.", errors=listed, error_count=len(found))
 
 
-def _sent_without_json(request: Request, errors: Sequence[Any]) -> bool:
-    """A JSON body sent as something else: form data (curl's `-d`), text, a file upload.
+def _wrong_media_type(request: Request, errors: Sequence[Any]) -> str | None:
+    """What to send instead, when a body error comes from a body of another media type.
 
-    FastAPI reads such a body as bytes or a form, and its error ("Input should be a valid
-    dictionary…") says nothing of the media type.
+    A JSON route sent form data (curl's `-d`), text or a file upload reads it as bytes or a
+    form, and an upload sent raw bytes or JSON reads an empty form: FastAPI's errors ("Input
+    should be a valid dictionary…", "Field required") say nothing of the media type.
     """
     content_type = request.headers.get("content-type")
-    return (
-        content_type is not None
-        and not is_json(content_type.encode("latin-1"))
-        and any(tuple(item["loc"]) == ("body",) for item in errors)
-    )
+    if content_type is None:
+        return None
+    if _takes_a_form(request):
+        missing = [str(item["loc"][1]) for item in errors if len(item["loc"]) == 2]
+        if is_form_data(content_type) or not missing:
+            return None
+        return (
+            "This endpoint takes a multipart/form-data body: "
+            f"send the file as its {missing[0]!r} field (curl -F {missing[0]}=@file)."
+        )
+    if is_json(content_type.encode("latin-1")) or not any(
+        tuple(item["loc"]) == ("body",) for item in errors
+    ):
+        return None
+    return "This endpoint takes a JSON body: send it with Content-Type: application/json."
+
+
+def _takes_a_form(request: Request) -> bool:
+    route = request.scope.get("route")
+    body = route.body_field if isinstance(route, APIRoute) else None
+    return body is not None and isinstance(body.field_info, params.Form)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

@@ -465,6 +465,29 @@ async def test_anything_but_png_jpeg_webp_is_415(
     assert_problem(response, 415)
 
 
+@pytest.mark.parametrize(
+    "declared", ["image/png", "application/octet-stream", "application/x-www-form-urlencoded"]
+)
+async def test_an_image_sent_as_the_whole_body_is_415(
+    local: AsyncClient, session: AsyncSession, declared: str
+) -> None:
+    """`curl --data-binary @me.png`: the 415 says to send a form, not that a field is missing."""
+    _, headers = await sign_up(session)
+    response = await local.put(AVATAR, content=png(), headers={**headers, "content-type": declared})
+    assert_problem(response, 415)
+    assert "multipart/form-data" in response.json()["detail"]
+
+
+async def test_a_form_without_the_file_field_is_422(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    """The right media type with the wrong field: the error names the field."""
+    _, headers = await sign_up(session)
+    response = await local.put(AVATAR, files={"image": ("me.png", png())}, headers=headers)
+    assert_problem(response, 422)
+    assert [error["field"] for error in response.json()["errors"]] == ["file"]
+
+
 async def test_an_image_over_2_mb_is_413(local: AsyncClient, session: AsyncSession) -> None:
     _, headers = await sign_up(session)
     content = png().ljust(MAX_AVATAR_BYTES + 1, b"\x00")

@@ -154,14 +154,17 @@ async def test_a_json_body_sent_as_something_else_is_unsupported(
         assert "Content-Type: application/json" in response.json()["detail"]
 
 
-async def test_json_sent_to_the_upload_is_still_a_validation_error(
+async def test_json_sent_to_the_upload_is_unsupported(
     client: AsyncClient, accounts: Accounts
 ) -> None:
-    """The avatar upload takes a form: a JSON body there lacks its file, a 422."""
+    """The avatar upload takes a multipart form: the 415 says so, and names the file's field."""
     _, headers = await accounts.new()
     response = await client.put(
         "/api/v1/users/me/avatar",
         content=b'{"file": "x"}',
         headers={**headers, "content-type": "application/json"},
     )
-    assert response.status_code == 422, response.text
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "multipart/form-data" in response.json()["detail"]
+    assert "curl -F file=@" in response.json()["detail"]
