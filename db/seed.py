@@ -361,7 +361,7 @@ async def _insert_posts(
 
 @asynccontextmanager
 async def _connections(url: str, count: int) -> AsyncIterator[list[asyncpg.Connection]]:
-    """`count` connections, closed together once the work on them has stopped.
+    """`count` connections, closed once the work on them has stopped.
 
     A worker must not close its own connection when it fails: closing one that holds the
     pools' temporary tables waits for PostgreSQL to drop them (3-4 ms idle, far more on a
