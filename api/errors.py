@@ -213,12 +213,13 @@ def _wrong_media_type(request: Request, errors: Sequence[Any]) -> str | None:
     if content_type is None:
         return None
     if _takes_a_form(request):
-        missing = [str(item["loc"][1]) for item in errors if len(item["loc"]) == 2]
-        if is_form_data(content_type) or not missing:
+        locations = (tuple(item["loc"]) for item in errors)
+        fields = [str(loc[1]) for loc in locations if len(loc) > 1 and loc[0] == "body"]
+        if is_form_data(content_type) or not fields:
             return None
         return (
             "This endpoint takes a multipart/form-data body: "
-            f"send the file as its {missing[0]!r} field (curl -F {missing[0]}=@file)."
+            f"send the file as its {fields[0]!r} field (curl -F {fields[0]}=@file)."
         )
     if is_json(content_type.encode("latin-1")) or not any(
         tuple(item["loc"]) == ("body",) for item in errors
