@@ -10,16 +10,11 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from sqlmodel import SQLModel
 
-from db.models.post import TITLE_MAX
+from db.models.base import ONE_LINE
+from db.models.post import CONTENT_MAX, TITLE_MAX
 from db.models.tag import TAG_NAME_MAX
 from db.models.user import AVATAR_URL_MAX, BIO_MAX, NAME_MAX
 
-# One line of text with something to see: no control characters (PostgreSQL text cannot hold
-# NUL) or line separators, and not only blanks, which a reader cannot tell from no title:
-# spaces of every width, zero-width characters, the byte order mark.
-NOT_IN_A_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
-BLANK = r"\x00-\x20\x7f-\xa0\xad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
-ONE_LINE = f"^[^{NOT_IN_A_LINE}]*[^{BLANK}][^{NOT_IN_A_LINE}]*$"
 # Free text keeps its line breaks and tabs; only NUL is refused.
 NO_NUL = r"^[^\x00]*$"
 HTTP_URL = r"^https?://[^\x00-\x20\x7f]+$"
@@ -51,7 +46,7 @@ TagName = Annotated[
     StringConstraints(min_length=1, max_length=TAG_NAME_MAX, pattern=ONE_LINE),
     AfterValidator(_trim),
 ]
-Content = Annotated[str, StringConstraints(max_length=50_000, pattern=NO_NUL)]
+Content = Annotated[str, StringConstraints(max_length=CONTENT_MAX, pattern=NO_NUL)]
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX, pattern=NO_NUL)]
 AvatarUrl = Annotated[str, StringConstraints(max_length=AVATAR_URL_MAX, pattern=HTTP_URL)]
 # A query or path value compared in SQL, where a NUL would fail the statement.

@@ -9,6 +9,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import (
     EAGER_DEFAULTS,
+    ONE_LINE,
     created_at_column,
     database_stamped_timestamp,
     updated_at_column,
@@ -19,6 +20,7 @@ from db.models.user import User
 
 # Column lengths, shared with the request models and the repositories.
 TITLE_MAX = 200
+CONTENT_MAX = 50_000
 SLUG_MAX = 200
 # The text search configuration of a post's document (title, a space, content) and of searches.
 # Migration 0018's trigger names it too: changing it takes a migration that rewrites the trigger
@@ -54,8 +56,9 @@ class Post(PostBase, table=True):
         CheckConstraint(
             "NOT is_published OR published_at IS NOT NULL", name="published_posts_have_published_at"
         ),
-        # The API's rules, for what the Data API writes too (migration 0013).
-        CheckConstraint("btrim(title, ' ') <> ''", name="title_visible"),
+        # The API's rules, for what the Data API writes too (migrations 0013 and 0019).
+        CheckConstraint(f"title ~ '{ONE_LINE}'", name="title_one_visible_line"),
+        CheckConstraint(f"char_length(content) <= {CONTENT_MAX}", name="content_length"),
         CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_shape"),
         # Rows up to ~8 KB stay whole: see migration 0005.
         {"postgresql_with": {"toast_tuple_target": 8160}},

@@ -389,22 +389,28 @@ async def test_an_avatar_is_an_http_url_whoever_writes_it(
 
 
 @pytest.mark.parametrize(
-    ("title", "slug", "rule"),
+    ("title", "content", "slug", "rule"),
     [
-        ("  ", "blank", "ck_posts_title_visible"),
-        ("t", "A/B", "ck_posts_slug_shape"),
-        ("t", "trailing-", "ck_posts_slug_shape"),
+        ("  ", "c", "blank", "ck_posts_title_one_visible_line"),
+        ("\u3000\u200b", "c", "blank", "ck_posts_title_one_visible_line"),
+        ("two\nlines", "c", "two-lines", "ck_posts_title_one_visible_line"),
+        ("t", "c" * 50_001, "t", "ck_posts_content_length"),
+        ("t", "c", "A/B", "ck_posts_slug_shape"),
+        ("t", "c", "trailing-", "ck_posts_slug_shape"),
     ],
-    ids=["blank title", "slash and capitals", "trailing hyphen"],
-)
-async def test_a_post_keeps_the_apis_title_and_slug_rules_whoever_writes_it(
-    session: AsyncSession, world: World, title: str, slug: str, rule: str
+    ids=[
+        "blank title", "wide and zero-width spaces", "two lines", "content too long",
+        "slash and capitals", "trailing hyphen",
+    ],
+)  # fmt: skip
+async def test_a_post_keeps_the_apis_title_content_and_slug_rules_whoever_writes_it(
+    session: AsyncSession, world: World, title: str, content: str, slug: str, rule: str
 ) -> None:
     await as_user(session, world.author)
     message = await denied(
         session,
-        "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, :t, 'c', :s)",
-        a=world.author, t=title, s=slug,
+        "INSERT INTO posts (author_id, title, content, slug) VALUES (:a, :t, :c, :s)",
+        a=world.author, t=title, c=content, s=slug,
     )  # fmt: skip
     assert rule in message
 

@@ -3,9 +3,11 @@
 import uuid
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.schemas.common import Title
 from db import migrate
 from db.models import SEARCH_CONFIGURATION
 from tests.support import create_account, run_sql
@@ -172,3 +174,39 @@ async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession
 async def test_the_trigger_and_searches_use_one_configuration(session: AsyncSession) -> None:
     body = "SELECT prosrc FROM pg_proc WHERE proname = 'set_post_search_vector'"
     assert f"'{SEARCH_CONFIGURATION}'::regconfig" in (await run_sql(session, body)).scalar_one()
+
+
+async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession) -> None:
+    """The title rule as PostgreSQL holds it, against the API's, over every character of the
+    Basic Multilingual Plane alone, between letters and after one (the Data API's writes and
+    the API's must agree)."""
+    characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
+    titles = [title for c in characters for title in (c, f"a{c}b", f"{c}a")]
+    [rule] = await column_values(
+        session,
+        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
+        "WHERE conname = 'ck_posts_title_one_visible_line'",
+    )
+    taken = await column_values(
+        session,
+        f"SELECT {rule} FROM unnest(CAST(:titles AS text[])) AS sample(title)",
+        titles=titles,
+    )
+    api_title = TypeAdapter(Title)
+    disagreements = [
+        title for title, database_takes in zip(titles, taken, strict=True)
+        if database_takes != _takes(api_title, title)
+    ]  # fmt: skip
+    assert disagreements == []
+
+
+def _takes(adapter: TypeAdapter[str], title: str) -> bool:
+    try:
+        adapter.validate_python(title)
+    except ValidationError:
+        return False
+    return True
+
+
+async def column_values(session: AsyncSession, sql: str, **params: object) -> list[object]:
+    return list((await run_sql(session, sql, **params)).scalars())
