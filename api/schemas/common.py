@@ -7,7 +7,17 @@ knows exactly what is accepted.
 
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 from sqlmodel import SQLModel
 
 from db.models.base import ONE_LINE
@@ -18,6 +28,30 @@ from db.models.user import AVATAR_URL_MAX, BIO_MAX, NAME_MAX
 # Free text keeps its line breaks and tabs; only NUL is refused.
 NO_NUL = r"^[^\x00]*$"
 HTTP_URL = r"^https?://[^\x00-\x20\x7f]+$"
+
+
+def _explained(meaning: str) -> WrapValidator:
+    """Say what a pattern means when a value fails it: pydantic's message quotes the pattern."""
+
+    def validate(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if any(item["type"] == "string_pattern_mismatch" for item in error.errors()):
+                raise PydanticCustomError("string_pattern_mismatch", meaning) from None
+            raise
+
+    return WrapValidator(validate)
+
+
+ONE_VISIBLE_LINE = _explained(
+    "Should be one line with a visible character: no line breaks or control characters, "
+    "and not only blanks"
+)
+WITHOUT_NUL = _explained("Should not contain the NUL character (U+0000)")
+HTTP_URL_ONLY = _explained(
+    "Should be an http:// or https:// URL, without spaces or control characters"
+)
 
 
 def _trim(value: str) -> str:
@@ -34,23 +68,28 @@ def _json_number(value: object) -> object:
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=NAME_MAX, pattern=ONE_LINE),
+    ONE_VISIBLE_LINE,
     AfterValidator(_trim),
 ]
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=ONE_LINE),
+    ONE_VISIBLE_LINE,
     AfterValidator(_trim),
 ]
 TagName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TAG_NAME_MAX, pattern=ONE_LINE),
+    ONE_VISIBLE_LINE,
     AfterValidator(_trim),
 ]
-Content = Annotated[str, StringConstraints(max_length=CONTENT_MAX, pattern=NO_NUL)]
-Bio = Annotated[str, StringConstraints(max_length=BIO_MAX, pattern=NO_NUL)]
-AvatarUrl = Annotated[str, StringConstraints(max_length=AVATAR_URL_MAX, pattern=HTTP_URL)]
+Content = Annotated[str, StringConstraints(max_length=CONTENT_MAX, pattern=NO_NUL), WITHOUT_NUL]
+Bio = Annotated[str, StringConstraints(max_length=BIO_MAX, pattern=NO_NUL), WITHOUT_NUL]
+AvatarUrl = Annotated[
+    str, StringConstraints(max_length=AVATAR_URL_MAX, pattern=HTTP_URL), HTTP_URL_ONLY
+]
 # A query or path value compared in SQL, where a NUL would fail the statement.
-SqlText = Annotated[str, StringConstraints(pattern=NO_NUL)]
+SqlText = Annotated[str, StringConstraints(pattern=NO_NUL), WITHOUT_NUL]
 Integer = Annotated[int, BeforeValidator(_json_number)]
 
 

@@ -68,6 +68,38 @@ async def test_one_line_fields_refuse_blank_or_broken_text_of_any_script(
         response = await client.request(method, path, json=body, headers=headers)
 
         assert response.status_code == 422, (method, path, body, response.text)
+        [error] = response.json()["errors"]
+        assert error["message"].startswith("Should be one line with a visible character")
+        assert error["type"] == "string_pattern_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "meaning"),
+    [
+        (POSTS, {"title": "T", "content": "a\u0000b"}, "content", "Should not contain the NUL"),
+        ("/api/v1/users/me/profile", {"bio": "\u0000"}, "bio", "Should not contain the NUL"),
+        ("/api/v1/users/me/profile", {"avatar_url": "ftp://x"}, "avatar_url", "Should be an http"),
+    ],
+    ids=["NUL in content", "NUL in a bio", "not an http URL"],
+)
+async def test_a_pattern_refused_is_explained_not_quoted(
+    client: AsyncClient,
+    accounts: Accounts,
+    path: str,
+    body: dict[str, str],
+    field: str,
+    meaning: str,
+) -> None:
+    """Clients read what the text must be, not the regular expression it failed."""
+    _, headers = await accounts.new()
+    method = "POST" if path == POSTS else "PUT"
+    response = await client.request(method, path, json=body, headers=headers)
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["type"]) == (field, "string_pattern_mismatch")
+    assert error["message"].startswith(meaning)
+    assert "pattern" not in error["message"]
 
 
 async def test_one_line_fields_keep_text_that_has_something_to_see(
