@@ -210,28 +210,35 @@ def _wrong_media_type(request: Request, errors: Sequence[Any]) -> str | None:
     should be a valid dictionary…", "Field required") say nothing of the media type.
     """
     content_type = request.headers.get("content-type")
-    if content_type is None:
-        return None
-    if _takes_a_form(request):
-        locations = (tuple(item["loc"]) for item in errors)
-        fields = [str(loc[1]) for loc in locations if len(loc) > 1 and loc[0] == "body"]
-        if is_form_data(content_type) or not fields:
+    if file_field := _file_field(request):
+        sent_a_form = content_type is not None and is_form_data(content_type)
+        if sent_a_form or not _has_body(request):
             return None
         return (
             "This endpoint takes a multipart/form-data body: "
-            f"send the file as its {fields[0]!r} field (curl -F {fields[0]}=@file)."
+            f"send the file as its {file_field!r} field (curl -F {file_field}=@file)."
         )
-    if is_json(content_type.encode("latin-1")) or not any(
-        tuple(item["loc"]) == ("body",) for item in errors
-    ):
+    if content_type is None or is_json(content_type.encode("latin-1")):
+        return None
+    if not any(tuple(item["loc"]) == ("body",) for item in errors):
         return None
     return "This endpoint takes a JSON body: send it with Content-Type: application/json."
 
 
-def _takes_a_form(request: Request) -> bool:
+def _file_field(request: Request) -> str | None:
+    """The form field in which the request's route takes a file, if it takes one."""
     route = request.scope.get("route")
-    body = route.body_field if isinstance(route, APIRoute) else None
-    return body is not None and isinstance(body.field_info, params.Form)
+    if not isinstance(route, APIRoute):
+        return None
+    fields = route.dependant.body_params
+    return next((f.alias for f in fields if isinstance(f.field_info, params.File)), None)
+
+
+def _has_body(request: Request) -> bool:
+    # A request without a body lacks the file, which its 422 says; one with a body sent it
+    # as something else than a form (`curl -T`, `--data-binary`, with or without a type).
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

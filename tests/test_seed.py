@@ -1,6 +1,7 @@
 """`make seed`: a small seed into a database of its own, checked row by row."""
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -31,6 +32,12 @@ async def seeded(direct_url: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+def two_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two loading connections, whatever the machine: the seed opens one per core."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
 
 
 async def count(connection: asyncpg.Connection, query: str) -> int:
@@ -144,6 +151,7 @@ POST_CONTENTS = (
 )
 
 
+@pytest.mark.usefixtures("two_connections")
 async def test_chunks_over_two_connections_give_the_same_posts_for_a_seed(
     direct_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,6 +171,7 @@ async def test_chunks_over_two_connections_give_the_same_posts_for_a_seed(
     assert seeded[0] == seeded[1]
 
 
+@pytest.mark.usefixtures("two_connections")
 async def test_a_failing_connection_stops_the_load_with_its_own_error(
     direct_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

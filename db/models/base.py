@@ -14,10 +14,11 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-# One line of text with something to see, as a regular expression that Python, pydantic and
-# PostgreSQL read alike: no control characters (PostgreSQL text cannot hold NUL) or line
-# separators, and not only blanks, which a reader cannot tell from no text: spaces of every
-# width, zero-width characters, the byte order mark.
+# One line of text with something to see, as a regular expression that pydantic and PostgreSQL
+# read alike (Python's `re` needs `fullmatch`: its `$` also matches before a final newline): no
+# control characters (PostgreSQL text cannot hold NUL) or line separators, and not only blanks,
+# which a reader cannot tell from no text: spaces of every width, zero-width characters, the
+# byte order mark.
 NOT_IN_A_LINE = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
 BLANK = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f"

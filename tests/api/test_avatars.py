@@ -478,6 +478,24 @@ async def test_an_image_sent_as_the_whole_body_is_415(
     assert "multipart/form-data" in response.json()["detail"]
 
 
+async def test_an_image_sent_without_a_content_type_is_415(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    """`curl -T me.png` sends the bytes with no Content-Type at all."""
+    _, headers = await sign_up(session)
+    response = await local.put(AVATAR, content=png(), headers=headers)
+    assert_problem(response, 415)
+    assert "'file' field" in response.json()["detail"]
+
+
+async def test_an_upload_without_a_body_is_422(local: AsyncClient, session: AsyncSession) -> None:
+    """Nothing sent: the file is missing, which the 422 says."""
+    _, headers = await sign_up(session)
+    response = await local.put(AVATAR, headers=headers)
+    assert_problem(response, 422)
+    assert [error["field"] for error in response.json()["errors"]] == ["file"]
+
+
 async def test_a_form_without_the_file_field_is_422(
     local: AsyncClient, session: AsyncSession
 ) -> None:
