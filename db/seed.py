@@ -346,13 +346,17 @@ async def _insert_posts(
     async def insert_chunks(connection: asyncpg.Connection) -> None:
         await pools.load(connection)
         for first, last, chunk_seed in pending:
-            # A transaction a chunk: an interrupted seed keeps every chunk it committed.
-            async with connection.transaction():
-                await _prepare(connection)
-                await connection.execute("SELECT setseed($1)", chunk_seed)
-                await connection.execute(
-                    INSERT_POSTS, first, last, authors, tags, SPAN, *pools.sizes, DRAFT_EVERY
-                )
+            # A transaction a chunk: an interrupted seed keeps every chunk it committed. A
+            # chunk that fails is not rolled back here but by closing its connection, once the
+            # other workers have stopped: awaiting a ROLLBACK first would let them go on.
+            chunk = connection.transaction()
+            await chunk.start()
+            await _prepare(connection)
+            await connection.execute("SELECT setseed($1)", chunk_seed)
+            await connection.execute(
+                INSERT_POSTS, first, last, authors, tags, SPAN, *pools.sizes, DRAFT_EVERY
+            )
+            await chunk.commit()
             bar.update(last - first + 1)
 
     async with _connections(url, min(len(chunks), os.cpu_count() or 1)) as connections:
