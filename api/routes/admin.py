@@ -1,14 +1,13 @@
 """Administration of users: search, role and status changes, bulk deactivation."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep, no_user, require_admin
 from api.errors import Conflict, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from api.schemas.common import SqlText
+from api.schemas.common import UserSearch
 from api.schemas.users import AccessUpdate, Deactivated, InactivityRule, UserMe, UsersPage
 from db.repositories import users
 from db.repositories.users import UserFilter
@@ -24,7 +23,7 @@ async def search_users(
     admin: AdminUser,
     session: SessionDep,
     cursors: Cursors,
-    q: Annotated[SqlText | None, Query(min_length=1, max_length=255)] = None,
+    q: UserSearch | None = None,
     is_active: bool | None = None,
     limit: PageLimit = DEFAULT_LIMIT,
     cursor: PageCursor = None,

@@ -19,7 +19,7 @@ from api.errors import InvalidInput, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.paths import API_PREFIX
 from api.responses import ViewResponse
-from api.schemas.common import SqlText
+from api.schemas.common import PostSearch, SqlText
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
 from db.repositories.posts import NewPost, PostFilter, SearchTooSlow
@@ -58,7 +58,7 @@ async def list_posts(
     cursors: Cursors,
     tag: Annotated[list[SqlText], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
     author: uuid.UUID | None = None,
-    q: Annotated[SqlText | None, Query(min_length=1, max_length=200)] = None,
+    q: PostSearch | None = None,
     limit: PageLimit = DEFAULT_LIMIT,
     cursor: PageCursor = None,
 ) -> ViewResponse:

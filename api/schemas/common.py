@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 from db.models.base import ONE_LINE
 from db.models.post import CONTENT_MAX, TITLE_MAX
 from db.models.tag import TAG_NAME_MAX
-from db.models.user import AVATAR_URL_MAX, BIO_MAX, NAME_MAX
+from db.models.user import AVATAR_URL_MAX, BIO_MAX, EMAIL_MAX, NAME_MAX
 
 # Free text keeps its line breaks and tabs; only NUL is refused.
 NO_NUL = r"^[^\x00]*$"
@@ -90,6 +90,14 @@ AvatarUrl = Annotated[
 ]
 # A query or path value compared in SQL, where a NUL would fail the statement.
 SqlText = Annotated[str, StringConstraints(pattern=NO_NUL), WITHOUT_NUL]
+# Searches' words, bounded here rather than by `Query()`: on an optional parameter FastAPI
+# applies the bounds to the union, whose message speaks of "items".
+PostSearch = Annotated[
+    str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=NO_NUL), WITHOUT_NUL
+]
+UserSearch = Annotated[
+    str, StringConstraints(min_length=1, max_length=EMAIL_MAX, pattern=NO_NUL), WITHOUT_NUL
+]
 Integer = Annotated[int, BeforeValidator(_json_number)]
 
 

@@ -55,6 +55,17 @@ async def test_search_matches_email_or_name_in_any_case(
     assert wildcard.json()["items"] == []
 
 
+async def test_a_search_out_of_bounds_is_explained_as_text(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    headers = await admin_headers(client, session, accounts)
+    for q, message in [("", "at least 1 character"), ("a" * 256, "at most 255 characters")]:
+        response = await client.get(ADMIN, params={"q": q}, headers=headers)
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert (error["field"], error["message"]) == ("q", f"String should have {message}")
+
+
 async def test_search_pages_and_filters_by_status(
     client: AsyncClient, session: AsyncSession, accounts: Accounts
 ) -> None:

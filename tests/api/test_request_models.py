@@ -112,3 +112,23 @@ async def test_one_line_fields_keep_text_that_has_something_to_see(
 
     assert post["title"] == "Caf\u00e9\u00a0\u2615 \u65e5\u672c"
     assert [tag["name"] for tag in post["tags"]] == ["x\u200dy"]
+
+
+@pytest.mark.parametrize(
+    ("q", "message"),
+    [
+        ("", "String should have at least 1 character"),
+        ("a" * 201, "String should have at most 200"),
+    ],
+    ids=["empty", "too long"],
+)
+async def test_a_search_out_of_bounds_is_explained_as_text(
+    client: AsyncClient, q: str, message: str
+) -> None:
+    """A search is a string: its bounds are told in characters, not in "items"."""
+    response = await client.get(POSTS, params={"q": q})
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "q"
+    assert error["message"].startswith(message)
