@@ -1,10 +1,15 @@
-"""The JSON response for views: plain values read by the repositories, encoded by orjson."""
+"""Responses of our own: views encoded by orjson, and files whose errors are problems."""
 
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 from fastapi import Response
+from fastapi.responses import FileResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from api.errors import problem_response
 
 
 class ViewResponse(Response):
@@ -28,3 +33,59 @@ def _uuid(value: object) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class ProblemFileResponse(FileResponse):
+    """A file whose refusals of a Range header are problem+json, as every other 4xx is.
+
+    Starlette's FileResponse answers them itself, as text/plain (400 for a malformed header,
+    416 for a range past the end of the file), where no exception handler sees them.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, _errors_as_problems(send))
+
+
+# Starlette's 416 has no body; the Content-Range it sends says how long the file is.
+UNSATISFIABLE_RANGE = (
+    "The Range header asks for bytes past the end of the file (see Content-Range)."
+)
+
+
+def _errors_as_problems(send: Send) -> Send:
+    """`send`, with an error response's start and body replaced by a problem+json."""
+    start: Message | None = None
+    body = bytearray()
+
+    async def send_problem_for_errors(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            start = message
+            return
+        if start is None:
+            await send(message)
+            return
+        body.extend(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        status = HTTPStatus(start["status"])
+        kept = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in start["headers"]
+            if name.lower() == b"content-range"
+        }
+        problem = problem_response(status, _detail(status, bytes(body)), headers=kept)
+        await send(
+            {"type": "http.response.start", "status": int(status), "headers": problem.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": problem.body})
+
+    return send_problem_for_errors
+
+
+def _detail(status: HTTPStatus, body: bytes) -> str:
+    if body:
+        return body.decode("utf-8", "replace")  # Starlette's own words, e.g. for a 400
+    if status == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE:
+        return UNSATISFIABLE_RANGE
+    return status.phrase

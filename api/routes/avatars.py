@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import SIGN_IN_ERRORS, AvatarStoreDep, CurrentUser, SessionDep
 from api.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, problem_responses
+from api.responses import ProblemFileResponse
 from api.schemas.users import ProfilePublic
 from api.storage import (
     IMMUTABLE_SECONDS,
@@ -63,15 +64,17 @@ async def upload_my_avatar(
     return ProfilePublic.model_validate(profile, from_attributes=True)
 
 
-@media.get("/{user_id}/{name}", response_class=FileResponse, responses=problem_responses(404))
+@media.get(
+    "/{user_id}/{name}", response_class=FileResponse, responses=problem_responses(400, 404, 416)
+)
 async def read_local_avatar(
     user_id: uuid.UUID, name: Annotated[str, PathParam(pattern=FILE_NAME)], request: Request
-) -> FileResponse:
+) -> ProblemFileResponse:
     """An avatar kept in the local media folder."""
     path = local_avatars_dir(request.app.state.settings) / str(user_id) / name
     if not await run_in_threadpool(path.is_file):
         raise NotFound("No such avatar.")
-    return FileResponse(
+    return ProblemFileResponse(
         path,
         media_type=MEDIA_TYPES[path.suffix],
         headers={"Cache-Control": f"public, max-age={IMMUTABLE_SECONDS}, immutable"},

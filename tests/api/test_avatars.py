@@ -289,6 +289,38 @@ async def test_local_avatar_is_stored_and_served(
     assert me.json()["profile"]["avatar_url"] == url
 
 
+@pytest.mark.parametrize(
+    ("byte_range", "status", "detail"),
+    [
+        ("bytes=abc", 400, "Range header: range must be requested"),
+        ("bytes=5-1", 400, "Range header: start must be less than end"),
+        ("bytes=999999-", 416, "past the end of the file"),
+    ],
+    ids=["malformed", "backwards", "past the end"],
+)
+async def test_a_bad_range_on_a_local_avatar_is_a_problem(
+    local: AsyncClient, session: AsyncSession, byte_range: str, status: int, detail: str
+) -> None:
+    """Starlette answers these itself, in text/plain; the API's clients get problem+json."""
+    _, headers = await sign_up(session)
+    url = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    response = await local.get(url, headers={"Range": byte_range})
+    assert_problem(response, status)
+    assert detail in response.json()["detail"]
+    if status == 416:
+        assert response.headers["content-range"] == f"bytes */{len(png())}"
+
+
+async def test_a_range_of_a_local_avatar_is_served(
+    local: AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await sign_up(session)
+    url = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    response = await local.get(url, headers={"Range": "bytes=0-7"})
+    assert response.status_code == 206
+    assert response.content == png()[:8]
+
+
 async def test_a_new_local_avatar_replaces_the_old_file(
     local: AsyncClient, session: AsyncSession
 ) -> None:
