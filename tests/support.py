@@ -89,6 +89,11 @@ async def run_sql(session: AsyncSession, sql: str, **params: Any) -> CursorResul
     return await connection.execute(text(sql), params)
 
 
+async def column(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
+    """The first column of what `sql` returns."""
+    return list((await run_sql(session, sql, **params)).scalars())
+
+
 def make_token(
     sub: uuid.UUID | str,
     email: str | None = "reader@example.com",

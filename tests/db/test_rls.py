@@ -19,18 +19,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import migrate
 from db.url import asyncpg_arguments
-from tests.support import create_account, recreate_database, run_sql
+from tests.support import column, create_account, recreate_database, run_sql
 
 SUPABASE_DEFAULT_GRANTS = (
     "GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated, service_role"
 )
 RLS_VIOLATION = "row-level security"
 COLUMN_DENIED = "permission denied for table"
-
-
-async def column(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
-    """The first column of what `sql` returns."""
-    return list((await run_sql(session, sql, **params)).scalars())
 
 
 async def as_anon(session: AsyncSession) -> None:

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.schemas.common import Title
 from db import migrate
 from db.models import SEARCH_CONFIGURATION
-from tests.support import create_account, run_sql
+from tests.support import column, create_account, run_sql
 
 
 async def new_user(session: AsyncSession, email: str) -> uuid.UUID:
@@ -182,12 +182,12 @@ async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession
     the API's must agree)."""
     characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
     titles = [title for c in characters for title in (c, f"a{c}b", f"{c}a")]
-    [rule] = await column_values(
+    [rule] = await column(
         session,
         "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
         "WHERE conname = 'ck_posts_title_one_visible_line'",
     )
-    taken = await column_values(
+    taken = await column(
         session,
         f"SELECT {rule} FROM unnest(CAST(:titles AS text[])) AS sample(title)",
         titles=titles,
@@ -206,7 +206,3 @@ def _takes(adapter: TypeAdapter[str], title: str) -> bool:
     except ValidationError:
         return False
     return True
-
-
-async def column_values(session: AsyncSession, sql: str, **params: object) -> list[object]:
-    return list((await run_sql(session, sql, **params)).scalars())
