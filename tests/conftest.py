@@ -3,13 +3,15 @@
 The database is a throwaway embedded PostgreSQL, or `TEST_DATABASE_URL` when set (with
 `TEST_DATABASE_DIRECT_URL` for migrations when that URL is a transaction pooler, and
 `TEST_DATABASE_POOL_MODE=transaction` when the tests go through one). Such a database's name
-must have `test` as a word: the suite empties it, and drops and creates databases beside it
-named after it (`<its name>_cli`, `<its name>_seed`, ...; see `support.side_database_name`).
+must have `test` as a word: the suite creates it when missing, empties it, and drops and
+creates databases beside it named after it (`<its name>_cli`, `<its name>_seed`, ...; see
+`support.side_database_name`).
 
 The developer's configuration never reaches a test: `.env` and the variables the settings read
 (`DATABASE_*`, `SUPABASE_*`, `QUIRE_*`) are switched off below, before any test module loads.
 """
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -36,6 +38,7 @@ from tests.support import (
     StatementLog,
     bearer,
     create_account,
+    create_missing_database,
     is_test_database,
     logging_statements,
     make_token,
@@ -135,7 +138,9 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def direct_url(server_url: str) -> str:
     """Where migrations and DDL go: never through a transaction pooler."""
-    return expendable("TEST_DATABASE_DIRECT_URL") or server_url
+    url = expendable("TEST_DATABASE_DIRECT_URL") or server_url
+    asyncio.run(create_missing_database(url))
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,23 @@ async def recreate_database(url: str, suffix: str, *, locale: str | None = None)
     return parse_database_url(url).with_database(name)
 
 
+async def create_missing_database(url: str) -> None:
+    """Create the database `url` names when its server has none by that name."""
+    try:
+        connection = await asyncpg.connect(**asyncpg_arguments(url))
+    except asyncpg.InvalidCatalogNameError:
+        parsed = parse_database_url(url)
+        server = await asyncpg.connect(**asyncpg_arguments(parsed.with_database("postgres")))
+        try:
+            await server.execute(f'CREATE DATABASE "{parsed.url.database}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass  # created meanwhile, by a suite started beside this one
+        finally:
+            await server.close()
+    else:
+        await connection.close()
+
+
 async def drop_database(url: str, suffix: str) -> None:
     """Drop side database `suffix` of the test database at `url`."""
     name = side_database_name(url, suffix)
