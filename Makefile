@@ -79,7 +79,7 @@ test: lint ## lint, then every test against a real PostgreSQL, with coverage (PY
 	@$(VENV)/bin/coverage report $(if $(PYTEST_ARGS),,--fail-under=85)
 
 fuzz: install ## schemathesis on every operation with a big budget (EXAMPLES=… per operation)
-	@QUIRE_FUZZ_EXAMPLES=$(if $(EXAMPLES),$(EXAMPLES),150) $(PY) scripts/fuzz.py
+	@TEST_FUZZ_EXAMPLES=$(if $(EXAMPLES),$(EXAMPLES),150) $(PY) scripts/fuzz.py
 
 load: install ## wrk mixed read/write load at 64 connections for DURATION s (60)
 	@$(PY) -m scripts.load --duration $(if $(DURATION),$(DURATION),60)

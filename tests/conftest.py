@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,18 +59,27 @@ def ignore_the_developer_configuration() -> None:
     settings would turn every test token into a 401 and load a real service-role key into the
     test app. Tests pass the settings they mean instead.
     """
-    prefixes: list[str] = []
-    names: set[str] = set()
     for settings_class in settings_classes():
         # pydantic-settings looks `env_file` up in `model_config` each time it builds one.
         settings_class.model_config["env_file"] = None
+    for variable in settings_variables(list(os.environ)):
+        del os.environ[variable]
+
+
+def settings_variables(variables: Iterable[str]) -> list[str]:
+    """Those of `variables` that a settings class reads: the harness's own must not be."""
+    prefixes: list[str] = []
+    names: set[str] = set()
+    for settings_class in settings_classes():
         if prefix := settings_class.model_config.get("env_prefix", "").upper():
             prefixes.append(prefix)
         else:  # `Settings` itself: a JSON value in APP, DATABASE or SUPABASE
             names.update(name.upper() for name in settings_class.model_fields)
-    for variable in list(os.environ):
-        if variable.upper().startswith(tuple(prefixes)) or variable.upper() in names:
-            del os.environ[variable]
+    return [
+        variable
+        for variable in variables
+        if variable.upper().startswith(tuple(prefixes)) or variable.upper() in names
+    ]
 
 
 def settings_classes() -> list[type[BaseSettings]]:

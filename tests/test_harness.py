@@ -1,8 +1,9 @@
-"""The harness's own database handling: a TEST_DATABASE_URL whose database is missing."""
+"""The harness itself: its own variables, and a TEST_DATABASE_URL whose database is missing."""
 
 import asyncpg
 
 from db.url import asyncpg_arguments, parse_database_url
+from tests.conftest import settings_variables
 from tests.support import create_missing_database, drop_database, side_database_name
 
 
@@ -30,3 +31,9 @@ async def test_a_missing_test_database_is_created_and_an_existing_one_kept(
         assert await databases_named(direct_url, name) == 1
     finally:
         await drop_database(direct_url, "missing")
+
+
+def test_the_harness_variables_are_not_swept_out_with_the_developer_settings() -> None:
+    harness = ["TEST_DATABASE_URL", "TEST_FUZZ_EXAMPLES", "TEST_FUZZ_SEED", "TEST_FUZZ_REPORT"]
+    settings = ["QUIRE_ENVIRONMENT", "DATABASE_URL", "SUPABASE_URL", "APP"]
+    assert settings_variables(harness + settings) == settings
