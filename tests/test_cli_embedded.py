@@ -13,7 +13,7 @@ import uvicorn
 from api import cli
 from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
-from db.embedded import EmbeddedPostgres, free_port
+from db.embedded import SHARED_BUFFERS, EmbeddedPostgres, free_port
 from db.url import asyncpg_arguments
 
 NAME = "quire_cli"
@@ -51,6 +51,12 @@ def test_a_running_server_is_left_running(embedded: EmbeddedPostgres) -> None:
     with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
         assert url == embedded.url(NAME)
     assert embedded.is_running()
+
+
+def test_the_server_starts_with_its_own_shared_buffers(embedded: EmbeddedPostgres) -> None:
+    embedded.stop()
+    embedded.start()
+    assert embedded.psql("-tAc", "SHOW shared_buffers").strip() == SHARED_BUFFERS
 
 
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
