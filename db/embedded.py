@@ -31,9 +31,9 @@ SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 START_TIMEOUT_SECONDS = 60
 DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# PostgreSQL's default, 128 MB, holds too little of a large database's indexes: seeding a
-# million posts took 114-122 s with it, 96-100 s with 512 MB (1 GB did no better). Memory is
-# only taken as pages are read, so a small database costs no more than before.
+# PostgreSQL's default, 128 MB, holds too little of a large database's indexes: a million-post
+# seed ran 2-15% faster with 512 MB in every pair of runs, and 1 GB did no better (see
+# bench/README.md). Memory is taken only as pages are read: a small database costs no more.
 SHARED_BUFFERS = "512MB"
 
 
