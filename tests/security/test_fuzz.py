@@ -153,9 +153,10 @@ def _query_valid_as_sent(case: Case[Any], response: Response) -> bool:
 
 def _read_as_text(schema: dict[str, Any], texts: list[str]) -> str | list[str] | None:
     """The value a server reads from a query parameter's texts, for parameters of text only."""
-    if _types(schema) == {"string"}:
+    types = _types(schema)
+    if types == {"string"}:
         return texts[-1]
-    if _types(schema) == {"array"} and _types(schema.get("items", {})) == {"string"}:
+    if types == {"array"} and _types(schema.get("items", {})) == {"string"}:
         return texts
     return None  # a number or a boolean: the server parses it, and judging that is the check's
 
