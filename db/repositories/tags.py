@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from slugify import slugify
-from sqlalchemy import Table, Text, Uuid, bindparam, delete, func, update
+from sqlalchemy import Table, Text, Uuid, bindparam, delete, except_, func, union, update
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from db.models import Post, PostTag, Tag
 from db.models.tag import TAG_SLUG_MAX
@@ -52,9 +52,10 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
     wanted = {name.lower(): name for name in names}
     found: dict[str, Tag] = {}
     for attempt in range(MAX_SLUG_ATTEMPTS):
-        # In one order for every request: two requests that create the same new tags would
-        # otherwise each wait on a row the other inserted first (a deadlock).
-        missing = [wanted[key] for key in sorted(wanted) if key not in found]
+        # In one order for every request, the slugs': two requests that create the same new
+        # tags would otherwise each wait on a row the other inserted first (a deadlock). Names
+        # that clash clash by slug too, but slugs do not sort as names do ("ç" gives "c").
+        missing = [wanted[key] for key in sorted(wanted, key=_slug_order) if key not in found]
         if not missing:
             break
         suffix = _slug_suffix(attempt)
@@ -64,6 +65,10 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
     if unplaced := [name for key, name in wanted.items() if key not in found]:
         raise RuntimeError(f"no free slug for the tags {unplaced!r}")  # pragma: no cover
     return [found[key] for key in wanted]
+
+
+def _slug_order(name: str) -> tuple[str, str]:
+    return tag_slug(name), name
 
 
 def _slug_suffix(attempt: int) -> str:
@@ -120,6 +125,7 @@ def _tags_by_lower_name() -> Select[str, Tag]:
 async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> None:
     """Make `tags` the post's whole tag set; a post whose tags change is updated."""
     keep = [tag.id for tag in tags]
+    await _lock_changing_tag_counts(session, post_id, keep)
     removed = await session.exec(
         delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag_id).not_in(keep))
     )
@@ -129,6 +135,33 @@ async def replace_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Seq
         await session.exec(
             update(Post).where(col(Post.id) == post_id).values(updated_at=func.clock_timestamp())
         )
+
+
+async def _lock_changing_tag_counts(
+    session: AsyncSession, post_id: uuid.UUID, keep: Sequence[uuid.UUID]
+) -> None:
+    """Lock the tags whose counts a published post's new tag set changes, in id order.
+
+    Removing links and adding them are two statements, and each locks its own tags: two
+    posts trading tags would each hold one and wait for the other's (a deadlock).
+    """
+    await session.exec(_changing_tags(), params={"post_id": post_id, "keep": list(keep)})
+
+
+@cache
+def _changing_tags() -> SelectOfScalar[uuid.UUID]:
+    post_id = bindparam("post_id", type_=Uuid())
+    keep = bindparam("keep", type_=ARRAY(Uuid()))
+    linked = select(PostTag.tag_id).where(col(PostTag.post_id) == post_id)
+    kept = select(func.unnest(keep).column_valued())
+    changing = union(except_(linked, kept), except_(kept, linked))
+    published = select(Post.id).where(col(Post.id) == post_id, col(Post.is_published))
+    return (
+        select(col(Tag.id))
+        .where(col(Tag.id).in_(changing), published.exists())
+        .order_by(col(Tag.id))
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as the count's UPDATE takes
+    )
 
 
 async def add_post_tags(session: AsyncSession, post_id: uuid.UUID, tags: Sequence[Tag]) -> int:
