@@ -5,6 +5,7 @@ Supabase (and most hosts) hand out libpq-style URLs: `postgres://` or `postgresq
 that as is, so everything is translated here, in one place, and unit-tested case by case.
 """
 
+import re
 import ssl
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,6 +33,10 @@ SUPPORTED_PARAMETERS = set(LIBPQ_VARIABLES)
 # Query parameters that other clients put in Supabase URLs and asyncpg would reject
 # (`pgbouncer=true` still marks a transaction pooler).
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
+# What a URL holds after its credentials: host[:port] (a host name, or an IPv6 literal in
+# brackets; a list of them is recognised so as to be refused), then /database and ?query.
+HOST_AND_PORT = r"(?:[\w.%-]*|\[[\w:.%]+\])(?::[0-9]+)?"
+LOCATION = re.compile(rf"{HOST_AND_PORT}(?:,{HOST_AND_PORT})*(?:/[^/?@]*)?(?:\?.*)?", re.DOTALL)
 
 
 # Connect arguments that SQLAlchemy's asyncpg dialect consumes and asyncpg itself would reject.
@@ -133,11 +138,9 @@ def _strip_scheme(raw: str) -> str:
 
 
 def _split_userinfo(rest: str) -> tuple[str, str | None, str]:
-    # The host part never holds '@', so the last one ends the credentials even when a raw
-    # password contains '@', '/', '?' or '#'.
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not at:
-        return "", None, rest
+    userinfo, hostpart = _split_at_end_of_credentials(rest)
+    if userinfo is None:
+        return "", None, hostpart
     user, colon, password = userinfo.partition(":")
     if password == PASSWORD_PLACEHOLDER:
         raise DatabaseUrlError(
@@ -147,6 +150,24 @@ def _split_userinfo(rest: str) -> tuple[str, str | None, str]:
     # A raw '%' not followed by two hex digits is kept as is, so both pasted and
     # percent-encoded passwords work.
     return unquote(user), (unquote(password) if colon else None), hostpart
+
+
+def _split_at_end_of_credentials(rest: str) -> tuple[str | None, str]:
+    # A raw password pasted from the dashboard may hold '@', '/', '?' or '#', so the first '@'
+    # need not end the credentials; a query value may hold '@' as well
+    # (`sslrootcert=/home/ops@corp/ca.crt`), so the last need not either, and taking it would
+    # send the password to a host named in the query. The credentials end at the first
+    # candidate (none at all, then each '@' from left to right) after which the rest reads as
+    # a LOCATION. '#' means nothing to libpq, nor to this parser, so it ends no host here.
+    candidates = [(None, rest)] + [
+        (rest[:at], rest[at + 1 :]) for at, char in enumerate(rest) if char == "@"
+    ]
+    for userinfo, hostpart in candidates:
+        if LOCATION.fullmatch(hostpart):
+            return userinfo, hostpart
+    # Nothing reads as a location: what follows the last '@' holds no credentials, so the
+    # errors found in it can be shown.
+    return candidates[-1]
 
 
 def _split_location(location: str) -> tuple[str, int, str]:

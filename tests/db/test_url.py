@@ -148,12 +148,27 @@ RAW_PASSWORDS = [
     "a+b=c&d",
     "[]{}'\"!$^*",
     "@:/?#% all@once:/?#%",
+    "p@1.2/x",
+    "5432/x",
+    "5432#x",
 ]
 
 
 @pytest.mark.parametrize("password", RAW_PASSWORDS)
-@pytest.mark.parametrize("suffix", ["", "?sslmode=require"])
-def test_raw_passwords_with_url_special_characters(password: str, suffix: str) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "parameters"),
+    [
+        ("", {}),
+        ("?sslmode=require", {"sslmode": "require"}),
+        (
+            "?sslmode=require&application_name=me@laptop",
+            {"sslmode": "require", "application_name": "me@laptop"},
+        ),
+    ],
+)
+def test_raw_passwords_with_url_special_characters(
+    password: str, suffix: str, parameters: dict[str, str]
+) -> None:
     target = parse_database_url(
         f"postgresql://postgres.{REF}:{password}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres{suffix}"
     )
@@ -164,6 +179,7 @@ def test_raw_passwords_with_url_special_characters(password: str, suffix: str) -
         6543,
         "postgres",
     )
+    assert target.parameters == parameters
     assert ("ssl" in target.connect_args) == bool(suffix)
 
 
@@ -171,6 +187,57 @@ def test_raw_passwords_with_url_special_characters(password: str, suffix: str) -
 def test_percent_encoded_passwords_are_decoded(password: str) -> None:
     target = parse_database_url(f"postgresql://postgres:{quote(password, safe='')}@host/quire")
     assert target.url.password == password
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "user", "password"),
+    [("", None, None), ("postgres@", "postgres", None), ("postgres:pw@", "postgres", "pw")],
+)
+def test_an_at_sign_in_a_query_value_does_not_end_the_credentials(
+    userinfo: str, user: str | None, password: str | None
+) -> None:
+    target = parse_database_url(
+        f"postgresql://{userinfo}127.0.0.1:54402/db?application_name=me@laptop"
+    )
+    arguments = target.asyncpg_arguments()
+    assert (arguments["user"], arguments["password"]) == (user, password)
+    assert (arguments["host"], arguments["port"], arguments["database"]) == (
+        "127.0.0.1",
+        54402,
+        "db",
+    )
+    assert arguments["server_settings"] == {"application_name": "me@laptop"}
+
+
+def test_a_raw_password_and_a_query_value_both_with_at_signs() -> None:
+    arguments = parse_database_url(
+        "postgresql://postgres.ref:p@1.2/x@ss@db.example.com:6543/postgres"
+        "?application_name=me@laptop&options=-c%20search_path=a@b"
+    ).asyncpg_arguments()
+    assert (arguments["user"], arguments["password"]) == ("postgres.ref", "p@1.2/x@ss")
+    assert (arguments["host"], arguments["port"], arguments["database"]) == (
+        "db.example.com",
+        6543,
+        "postgres",
+    )
+    assert arguments["server_settings"] == {"application_name": "me@laptop", "search_path": "a@b"}
+
+
+def test_a_url_without_any_at_sign_has_no_credentials() -> None:
+    target = parse_database_url("postgresql://db.example.com:6543/quire?sslmode=require")
+    assert (target.url.username, target.url.password) == (None, None)
+    assert (target.url.host, target.url.port, target.url.database) == (
+        "db.example.com",
+        6543,
+        "quire",
+    )
+    assert target.is_transaction_pooler
+    assert "ssl" in target.connect_args
+
+
+def test_several_hosts_are_refused_even_with_an_at_sign_in_the_query() -> None:
+    with pytest.raises(DatabaseUrlError, match="several hosts"):
+        parse_database_url("postgresql://postgres:pw@a.example.com,b.example.com/q?options=x@y")
 
 
 def test_percent_encoded_user_and_database() -> None:
@@ -408,6 +475,46 @@ def test_sslrootcert_path_may_be_percent_encoded(authority: Authority) -> None:
     encoded = quote(str(authority.root_pem), safe="")
     context = ssl_context(f"{DIRECT}?sslmode=verify-full&sslrootcert={encoded}")
     assert len(context.get_ca_certs()) == 1
+
+
+SUPABASE_POOLER_WITH_ROOTCERT = (
+    "postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres"
+    "?sslmode=verify-full&sslrootcert={rootcert}"
+)
+
+
+def test_sslrootcert_path_with_an_at_sign_stays_a_parameter(
+    authority: Authority, tmp_path: Path
+) -> None:
+    rootcert = tmp_path / "ops@corp" / "prod-ca-2021.crt"
+    rootcert.parent.mkdir()
+    rootcert.write_bytes(authority.root_pem.read_bytes())
+
+    target = parse_database_url(SUPABASE_POOLER_WITH_ROOTCERT.format(rootcert=rootcert))
+
+    arguments = target.asyncpg_arguments()
+    assert (arguments["user"], arguments["password"]) == ("postgres.ref", "pw")
+    assert (arguments["host"], arguments["port"], arguments["database"]) == (
+        "aws-0-eu-west-1.pooler.supabase.com",
+        6543,
+        "postgres",
+    )
+    assert target.pool_mode == "transaction"
+    assert arguments["statement_cache_size"] == 0
+    assert target.parameters == {"sslmode": "verify-full", "sslrootcert": str(rootcert)}
+    context = arguments["ssl"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.check_hostname is True
+    assert [ca["subject"] for ca in context.get_ca_certs()] == [
+        ((("commonName", "Quire Test Root CA"),),)
+    ]
+
+
+def test_missing_sslrootcert_with_an_at_sign_is_reported_not_taken_for_a_host() -> None:
+    with pytest.raises(DatabaseUrlError, match=r"not found: /home/ops@corp/prod-ca-2021\.crt$"):
+        parse_database_url(
+            SUPABASE_POOLER_WITH_ROOTCERT.format(rootcert="/home/ops@corp/prod-ca-2021.crt")
+        )
 
 
 def test_sslrootcert_system_uses_the_default_trust_store() -> None:
