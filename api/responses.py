@@ -36,14 +36,47 @@ def _uuid(value: object) -> str:
 
 
 class ProblemFileResponse(FileResponse):
-    """A file whose refusals of a Range header are problem+json, as every other 4xx is.
+    """A file whose refusals of a Range header are problem+json, as every other 4xx is, and
+    a 404 problem if the file is gone by the time it is opened.
 
-    Starlette's FileResponse answers them itself, as text/plain (400 for a malformed header,
-    416 for a range past the end of the file), where no exception handler sees them.
+    Starlette's FileResponse answers Range refusals itself, as text/plain (400 for a malformed
+    header, 416 for a range past the end of the file), where no exception handler sees them.
+    It also sends the response's start before it opens the file: a file removed in between
+    would fail the response after its 200 had gone out. The start is held back until the
+    first part of the body, so nothing has been sent when the file cannot be opened; once
+    open, the file is read to the end even if it is removed meanwhile.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, _errors_as_problems(send))
+        held = _StartHeld(send)
+        try:
+            await super().__call__(scope, receive, _errors_as_problems(held))
+        except (FileNotFoundError, NotADirectoryError):
+            if held.sent:
+                raise
+            await problem_response(HTTPStatus.NOT_FOUND, GONE)(scope, receive, send)
+
+
+GONE = "The file was removed as it was being read."
+
+
+class _StartHeld:
+    """`send`, with the response's start sent together with the first part of the body."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._start: Message | None = None
+        self.sent = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message
+            return
+        self.sent = True
+        if self._start is not None:
+            start, self._start = self._start, None
+            await self._send(start)
+        await self._send(message)
 
 
 # Starlette's 416 has no body; the Content-Range it sends says how long the file is.

@@ -6,6 +6,7 @@ from api.deps import SIGN_IN_ERRORS, CurrentUser, Cursors, SessionDep, UserById
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.responses import ViewResponse
+from api.routes.avatars import AvatarImagesDep, update_profile
 from api.schemas.posts import PostsPage
 from api.schemas.users import ProfilePublic, ProfileUpdate, UserMe, UserPublic, UserUpdate
 from db.repositories import posts, users
@@ -30,10 +31,11 @@ async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) ->
 
 @router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS, 415))
 async def upsert_my_profile(
-    body: ProfileUpdate, user: CurrentUser, session: SessionDep
+    body: ProfileUpdate, images: AvatarImagesDep, user: CurrentUser, session: SessionDep
 ) -> ProfilePublic:
     """Create or update the signed-in user's profile; omitted fields keep their value."""
-    profile = await users.upsert_profile(session, user.id, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    profile = await update_profile(session, images, user.id, changes)
     return ProfilePublic.model_validate(profile, from_attributes=True)
 
 

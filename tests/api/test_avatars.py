@@ -6,7 +6,7 @@ import json
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
@@ -22,10 +22,12 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.concurrency import run_in_threadpool
 from storage3.exceptions import StorageApiError
 
 from api import storage as avatar_storage
 from api.main import create_app
+from api.routes import avatars
 from api.settings import Settings, SupabaseSettings
 from api.storage import MAX_AVATAR_BYTES, SupabaseAvatarStore
 from tests.api.races import register, wait_for_lock_waits
@@ -268,6 +270,15 @@ def assert_problem(response: Response, status: int) -> None:
     assert response.json()["status"] == status
 
 
+def local_file(media_dir: Path, url: str) -> Path:
+    return media_dir / "avatars" / url.removeprefix(f"{PUBLIC_URL}/media/avatars/")
+
+
+async def stored_names(media_dir: Path, user_id: uuid.UUID) -> list[str]:
+    folder = media_dir / "avatars" / str(user_id)
+    return await asyncio.to_thread(lambda: sorted(path.name for path in folder.iterdir()))
+
+
 @pytest.mark.parametrize("kind", IMAGES.keys())
 async def test_local_avatar_is_stored_and_served(
     local: AsyncClient, session: AsyncSession, media_dir: Path, kind: str
@@ -377,6 +388,144 @@ async def test_an_upload_leaves_another_users_local_avatar_alone(
     assert (await local.get(theirs)).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "replacement", [None, "https://cdn.example.com/me.png"], ids=["cleared", "external url"]
+)
+async def test_a_profile_update_away_from_a_local_avatar_removes_the_file(
+    local: AsyncClient, session: AsyncSession, media_dir: Path, replacement: str | None
+) -> None:
+    _, headers = await sign_up(session)
+    url = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    response = await local.put(PROFILE, json={"avatar_url": replacement}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["avatar_url"] == replacement
+    assert not await asyncio.to_thread(local_file(media_dir, url).exists)
+    assert_problem(await local.get(url), 404)
+
+
+async def test_a_profile_update_that_keeps_the_avatar_keeps_the_file(
+    local: AsyncClient, session: AsyncSession, media_dir: Path
+) -> None:
+    _, headers = await sign_up(session)
+    url = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    for body in [{"bio": "Only the bio"}, {"avatar_url": url}, {}]:
+        response = await local.put(PROFILE, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["avatar_url"] == url
+    assert await asyncio.to_thread(local_file(media_dir, url).is_file)
+    assert (await local.get(url)).status_code == 200
+
+
+async def test_a_profile_update_never_removes_another_users_local_avatar(
+    local: AsyncClient, session: AsyncSession, media_dir: Path
+) -> None:
+    """Pointing a profile at someone else's image, then away from it, leaves the image alone."""
+    _, owner = await sign_up(session)
+    _, other = await sign_up(session)
+    theirs = (await put_avatar(local, owner, png())).json()["avatar_url"]
+    for avatar_url in [theirs, "https://cdn.example.com/me.png", theirs, None]:
+        response = await local.put(PROFILE, json={"avatar_url": avatar_url}, headers=other)
+        assert response.status_code == 200, response.text
+    assert await asyncio.to_thread(local_file(media_dir, theirs).is_file)
+    assert (await local.get(theirs)).status_code == 200
+
+
+async def test_clearing_the_avatar_while_an_upload_waits_removes_every_image(
+    live_local: AsyncClient, engine: AsyncEngine, media_dir: Path
+) -> None:
+    """An upload and a clearing wait for the profile, in that order: the clearing removes the
+    image the upload stored, not the one the profile pointed to when the clearing began."""
+    [(user_id, email)] = await register(engine)
+    headers = bearer(make_token(user_id, email, secret=PROJECT_SECRET))
+    assert (await put_avatar(live_local, headers, JPEG, filename="me.jpg")).status_code == 200
+    async with engine.connect() as holder:
+        transaction = await holder.begin()
+        lock = "SELECT 1 FROM user_profiles WHERE user_id = :id FOR UPDATE"
+        await holder.execute(text(lock), {"id": user_id})
+        upload = asyncio.create_task(put_avatar(live_local, headers, png()))
+        await wait_for_lock_waits(holder, 1)
+        clear = asyncio.create_task(
+            live_local.put(PROFILE, json={"avatar_url": None}, headers=headers)
+        )
+        await wait_for_lock_waits(holder, 2)
+        await transaction.rollback()
+    assert [(await request).status_code for request in (upload, clear)] == [200, 200]
+    me = await live_local.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"]["avatar_url"] is None
+    assert await stored_names(media_dir, user_id) == []
+
+
+async def test_an_upload_whose_profile_write_fails_leaves_no_file(
+    live_local: AsyncClient, engine: AsyncEngine, media_dir: Path
+) -> None:
+    """The image is stored, then the wait for the profile's lock is cancelled: the new image
+    goes, the one the profile still points to stays."""
+    [(user_id, email)] = await register(engine)
+    headers = bearer(make_token(user_id, email, secret=PROJECT_SECRET))
+    kept = (await put_avatar(live_local, headers, JPEG, filename="me.jpg")).json()["avatar_url"]
+    async with engine.connect() as holder:
+        transaction = await holder.begin()
+        lock = "SELECT 1 FROM user_profiles WHERE user_id = :id FOR UPDATE"
+        await holder.execute(text(lock), {"id": user_id})
+        upload = asyncio.create_task(put_avatar(live_local, headers, png()))
+        await wait_for_lock_waits(holder, 1)
+        cancel = (
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        await holder.execute(text(cancel))
+        response = await upload
+        await transaction.rollback()
+    assert_problem(response, 503)
+    assert await stored_names(media_dir, user_id) == [kept.rpartition("/")[2]]
+    me = await live_local.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"]["avatar_url"] == kept
+
+
+async def test_an_upload_whose_commit_fails_leaves_no_file(
+    local: AsyncClient,
+    session: AsyncSession,
+    media_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The commit comes after the route has returned, in the session dependency."""
+    user_id, headers = await sign_up(session)
+    kept = (await put_avatar(local, headers, JPEG, filename="me.jpg")).json()["avatar_url"]
+
+    async def connection_lost() -> None:
+        raise ConnectionResetError("the connection dropped during COMMIT")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(session, "commit", connection_lost)
+        assert_problem(await put_avatar(local, headers, png()), 503)
+    assert await stored_names(media_dir, user_id) == [kept.rpartition("/")[2]]
+    me = await local.get("/api/v1/users/me", headers=headers)
+    assert me.json()["profile"]["avatar_url"] == kept
+
+
+async def test_an_avatar_removed_while_it_is_read_is_a_404(
+    local: AsyncClient, session: AsyncSession, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its owner replaces it as someone views it: the file goes after the route has looked it
+    up, before the response reads it."""
+    _, headers = await sign_up(session)
+    url = (await put_avatar(local, headers, png())).json()["avatar_url"]
+    stored = local_file(media_dir, url)
+
+    async def then_removed(function: Callable[..., object], *args: object) -> object:
+        found = await run_in_threadpool(function, *args)
+        await asyncio.to_thread(stored.unlink)
+        return found
+
+    monkeypatch.setattr(avatars, "run_in_threadpool", then_removed)
+    for method in ("GET", "HEAD"):
+        await asyncio.to_thread(stored.write_bytes, png())
+        response = await local.request(method, url)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "immutable" not in response.headers.get("cache-control", "")
+
+
 async def test_an_avatar_of_exactly_the_limit_is_accepted(
     local: AsyncClient, session: AsyncSession
 ) -> None:
@@ -449,6 +598,32 @@ async def test_an_upload_leaves_another_users_supabase_avatar_alone(
     their_key, my_key = (upload.key for upload in storage.uploads)
     assert storage.deleted == []
     assert set(storage.objects) == {their_key, my_key}
+
+
+async def test_clearing_a_supabase_avatar_removes_the_object(
+    hosted: AsyncClient, session: AsyncSession, storage: StorageStandIn
+) -> None:
+    _, headers = await sign_up(session, issuer=storage.url)
+    assert (await put_avatar(hosted, headers, png())).status_code == 200
+    [upload] = storage.uploads
+    response = await hosted.put(PROFILE, json={"avatar_url": None}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert storage.deleted == [upload.key]
+    assert storage.objects == {}
+
+
+async def test_a_profile_update_never_removes_another_users_supabase_avatar(
+    hosted: AsyncClient, session: AsyncSession, storage: StorageStandIn
+) -> None:
+    _, owner = await sign_up(session, issuer=storage.url)
+    _, other = await sign_up(session, issuer=storage.url)
+    theirs = (await put_avatar(hosted, owner, png())).json()["avatar_url"]
+    for avatar_url in [theirs, "https://cdn.example.com/me.png", theirs, None]:
+        response = await hosted.put(PROFILE, json={"avatar_url": avatar_url}, headers=other)
+        assert response.status_code == 200, response.text
+    [upload] = storage.uploads
+    assert storage.deleted == []
+    assert list(storage.objects) == [upload.key]
 
 
 async def test_a_bucket_that_refuses_the_image_is_a_502_and_keeps_the_profile(
