@@ -1,17 +1,21 @@
 """The FastAPI application: create_app() wires settings, lifespan, middleware and routes."""
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.middleware import (
+    EXPOSED_HEADERS,
     BodyLimitMiddleware,
     HeadMiddleware,
+    ProblemCORSMiddleware,
     SecurityHeadersMiddleware,
     StrictJsonMiddleware,
 )
@@ -61,15 +65,40 @@ def _freeze_what_lives_as_long_as_the_app() -> None:
     gc.freeze()
 
 
+class Quire(FastAPI):
+    """FastAPI with middleware wrapped around Starlette's whole stack: `outer_middleware`,
+    outermost first.
+
+    Starlette builds ServerErrorMiddleware, which sends the catch-all handler's 500, outside
+    every middleware `add_middleware` adds: headers those add never reach a 500. What decorates
+    every response (security headers, CORS, HEAD's empty body) goes in `outer_middleware`
+    instead, around ServerErrorMiddleware too; what answers requests itself (the body cap,
+    strict JSON) stays inside it, so that a failure there is still a problem 500. The stack is
+    built once, on the first request, as Starlette's is: each layer costs what it cost before,
+    and `create_app` still returns the FastAPI app (its state, dependency overrides, lifespan).
+    """
+
+    def __init__(self, *, outer_middleware: Sequence[Middleware] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outer_middleware = list(outer_middleware)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        for cls, args, kwargs in reversed(self.outer_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if accepts_forged_tokens(settings):
         raise RuntimeError(FORGEABLE_TOKENS_REFUSAL)
-    app = FastAPI(
+    app = Quire(
         title="Quire",
         version="1.0.0",
         summary="A publishing API: users, profiles, posts and tags.",
         lifespan=lifespan,
+        outer_middleware=_outer_middleware(settings),
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings.supabase)
@@ -83,19 +112,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(avatars.media)
     app.add_middleware(StrictJsonMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.app.max_body_bytes,
         path_limits={API_PREFIX + avatars.AVATAR_PATH: avatars.MAX_REQUEST_BYTES},
     )
-    app.add_middleware(HeadMiddleware)
-    if settings.app.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.app.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            max_age=600,
-        )
     return app
+
+
+def _outer_middleware(settings: Settings) -> list[Middleware]:
+    """Security headers outermost, so that CORS's own answers to preflights carry them too."""
+    cors = Middleware(
+        ProblemCORSMiddleware,
+        allow_origins=settings.app.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+    return [
+        Middleware(SecurityHeadersMiddleware),
+        *([cors] if settings.app.cors_origins else []),
+        Middleware(HeadMiddleware),
+    ]

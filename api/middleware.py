@@ -1,10 +1,13 @@
-"""ASGI middleware: request body cap, strict JSON, security headers, HEAD."""
+"""ASGI middleware: request body cap, strict JSON, security headers, HEAD, CORS problems."""
 
 import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.content_types import is_json
@@ -23,6 +26,17 @@ SECURITY_HEADERS = [
 MAX_OBJECT_KEYS = 1000
 # The interactive docs load their own scripts and styles.
 DOCS_PATHS = ("/docs", "/redoc")
+# Response headers the API sets on purpose, beyond those every browser lets scripts read: the
+# new post's address (201), when to retry (503), the scheme to authenticate with (401), the
+# methods a path takes (405).
+EXPOSED_HEADERS = ("Location", "Retry-After", "WWW-Authenticate", "Allow")
+# What each of Starlette's preflight refusals means.
+CORS_REFUSALS = {
+    "origin": "the origin may not call this API from a browser",
+    "method": "the method is not allowed",
+    "headers": "a requested header is not allowed",
+    "private-network": "private network access is not allowed",
+}
 
 
 class BodyTooLarge(Exception):
@@ -231,3 +245,26 @@ class HeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, refusing a preflight with a problem+json like every other 4xx.
+
+    Starlette refuses one with `400 text/plain "Disallowed CORS origin"`; its headers (Vary
+    among them) are kept. Only refusals take the extra step: allowed preflights and every other
+    request are Starlette's.
+    """
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ").split(", ")
+        reasons = [CORS_REFUSALS.get(word, f"{word} is not allowed") for word in refused]
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        detail = f"The CORS preflight request is refused: {'; '.join(reasons)}."
+        return problem_response(response.status_code, detail, headers=kept)

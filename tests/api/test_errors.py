@@ -15,16 +15,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.errors import MAX_LISTED_ERRORS, RETRY_AFTER_SECONDS, install_error_handlers
-from api.middleware import MAX_OBJECT_KEYS
+from api.main import create_app
+from api.middleware import MAX_OBJECT_KEYS, SECURITY_HEADERS
 from db.embedded import free_port
 from db.engine import create_engine, read_connection
 from db.repositories.rows import CompiledQuery, fetch_on
 from db.url import asyncpg_arguments
 from tests.api.factories import create_post
-from tests.conftest import Accounts
+from tests.conftest import Accounts, settings_for
 
 PROBLEM = "application/problem+json"
 ERRORS_LOGGER = "quire.errors"
+ALLOWED_ORIGIN = "https://app.example.com"  # the allow-list of tests.conftest.settings_for
 
 
 async def test_unknown_route_is_a_404_problem(client: AsyncClient) -> None:
@@ -364,3 +366,32 @@ async def test_head_is_answered_as_get_without_the_body(
     missing = await client.head("/api/v1/posts/no-such-post")
     assert missing.status_code == 404
     assert missing.content == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_an_unexpected_error_reaches_a_browser_as_a_problem(
+    database_url: str, caplog: pytest.LogCaptureFixture, method: str
+) -> None:
+    """The catch-all 500 is sent from Starlette's outermost layer: it still carries the
+    security headers, and CORS's, without which a browser shows scripts a CORS error instead."""
+    app = create_app(settings_for(database_url))
+
+    @app.get("/fail")
+    async def fail() -> None:
+        raise RuntimeError("a bug")
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger=ERRORS_LOGGER):
+        async with AsyncClient(transport=transport, base_url="http://quire.test") as c:
+            response = await c.request(method, "/fail", headers={"Origin": ALLOWED_ORIGIN})
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    for name, value in SECURITY_HEADERS:
+        assert response.headers.get(name.decode()) == value.decode(), name
+    if method == "HEAD":
+        assert response.content == b""
+    else:
+        assert response.json()["detail"] == "An unexpected error occurred."
+    assert [r.levelno for r in caplog.records if r.exc_info] == [logging.ERROR]

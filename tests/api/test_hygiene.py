@@ -66,6 +66,51 @@ async def test_another_origin_gets_no_cors_headers(client: AsyncClient) -> None:
     assert "access-control-allow-origin" not in answer.headers
 
 
+@pytest.mark.parametrize(
+    ("origin", "requested", "refused"),
+    [
+        (OTHER_ORIGIN, "authorization", "the origin may not call this API from a browser"),
+        (ALLOWED_ORIGIN, "x-forwarded-for", "a requested header is not allowed"),
+    ],
+    ids=["origin", "header"],
+)
+async def test_a_refused_preflight_is_a_problem(
+    client: AsyncClient, origin: str, requested: str, refused: str
+) -> None:
+    """Like every other 4xx, not Starlette's text/plain "Disallowed CORS origin"."""
+    headers = {**preflight(origin), "Access-Control-Request-Headers": requested}
+
+    answer = await client.options(POSTS, headers=headers)
+
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    problem = answer.json()
+    assert (problem["status"], problem["title"]) == (400, "Bad Request")
+    assert problem["detail"] == f"The CORS preflight request is refused: {refused}."
+    assert "origin" in answer.headers["vary"].lower()
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers.get(name) == value, name
+
+
+async def test_browsers_may_read_the_headers_the_api_documents(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """Location (201), WWW-Authenticate (401), Retry-After (503) and Allow (405) are not among
+    the headers a browser shows scripts unless told to."""
+    _, headers = await accounts.new()
+    cors = {"Origin": ALLOWED_ORIGIN}
+    post = {"title": "Exposed", "content": "c"}
+    responses = {
+        "location": await client.post(POSTS, json=post, headers={**headers, **cors}),
+        "www-authenticate": await client.post(POSTS, json=post, headers=cors),
+        "allow": await client.delete(POSTS, headers=cors),
+    }
+    for header, response in responses.items():
+        assert header in response.headers, (header, response.status_code)
+        exposed = response.headers["access-control-expose-headers"].lower().split(", ")
+        assert sorted(exposed) == ["allow", "location", "retry-after", "www-authenticate"]
+
+
 async def test_no_origin_is_allowed_when_the_list_is_empty() -> None:
     app = create_app(Settings(app=AppSettings(environment="test", cors_origins=[])))
     transport = ASGITransport(app=app)
@@ -86,6 +131,8 @@ async def test_no_origin_is_allowed_when_the_list_is_empty() -> None:
         ("POST", POSTS, 401),
         ("GET", "/api/v1/posts?limit=0", 422),
         ("DELETE", "/health", 405),
+        ("HEAD", "/health", 200),
+        ("HEAD", "/api/v1/no-such-thing", 404),
     ],
 )
 async def test_every_response_carries_the_security_headers(
@@ -137,6 +184,32 @@ async def test_a_chunked_body_over_one_mebibyte_is_413(
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert await count_posts(session) == before
+
+
+@pytest.mark.parametrize(
+    ("lengths", "status"),
+    [([str(2 * MIB)], 413), (["13", "14"], 400)],
+    ids=["over the cap", "conflicting lengths"],
+)
+async def test_what_the_body_cap_refuses_carries_security_and_cors_headers(
+    client: AsyncClient, accounts: Accounts, lengths: list[str], status: int
+) -> None:
+    """The cap answers before the app: its answers are decorated all the same."""
+    _, headers = await accounts.new()
+    sent = [
+        *headers.items(),
+        ("Origin", ALLOWED_ORIGIN),
+        ("Content-Type", "application/json"),
+        *(("Content-Length", length) for length in lengths),
+    ]
+
+    response = await client.post(POSTS, content=b'{"title": "t"}', headers=sent)
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
 
 
 async def test_a_chunked_body_under_the_cap_is_served(
