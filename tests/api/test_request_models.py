@@ -114,6 +114,74 @@ async def test_one_line_fields_keep_text_that_has_something_to_see(
     assert [tag["name"] for tag in post["tags"]] == ["x\u200dy"]
 
 
+PROFILE = "/api/v1/users/me/profile"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a\x85b",
+        "https://x\xa0y",
+        "http://a\u2028b",
+        "https://paypal.com\u202e@evil",
+        "https://\u200b",
+        "https://cdn.example.com/a\u200bb.png",
+        "https://cdn.example.com\ufeff/a.png",
+        "https://a b",
+        "https:///a.png",
+        "https://:443/a.png",
+        "https://user@/a.png",
+    ],
+    ids=[
+        "C1 control",
+        "no-break space",
+        "line separator",
+        "right-to-left override",
+        "zero-width host",
+        "zero-width space in the path",
+        "BOM",
+        "space",
+        "no host",
+        "a port without a host",
+        "a user without a host",
+    ],
+)
+async def test_an_avatar_url_hiding_characters_or_without_a_host_is_refused(
+    client: AsyncClient, accounts: Accounts, url: str
+) -> None:
+    """What a reader sees of the URL is the whole URL, and it names a host."""
+    _, headers = await accounts.new()
+
+    response = await client.put(PROFILE, json={"avatar_url": url}, headers=headers)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert (error["field"], error["type"]) == ("avatar_url", "string_pattern_mismatch")
+    assert error["message"].startswith("Should be an http:// or https:// URL with a host")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cdn.example.com/avatars/a.png",
+        "http://127.0.0.1:8000/media/avatars/a.webp?v=2#top",
+        "https://user@[2001:db8::1]:8443/a@2x.png",
+        "https://b\u00fccher.example/\u65e5\u672c.png",
+    ],
+    ids=["https", "port, query and fragment", "user, IPv6 and an @ in the path", "IDN"],
+)
+async def test_an_avatar_url_with_a_visible_host_is_kept(
+    client: AsyncClient, accounts: Accounts, url: str
+) -> None:
+    _, headers = await accounts.new()
+
+    response = await client.put(PROFILE, json={"avatar_url": url}, headers=headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["avatar_url"] == url
+
+
 @pytest.mark.parametrize(
     ("q", "message"),
     [

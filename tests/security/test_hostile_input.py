@@ -123,6 +123,17 @@ HOSTILE = [
     Hostile("a tag of a form feed", "PATCH", POST, json={"tags": ["\f"]}),
     Hostile("a newline in a name", "PATCH", ME, json={"name": "a\nb"}),
     Hostile("an escape in a title", "PATCH", POST, json={"title": "\x1b[31mred"}),
+    # Avatar URLs that read as another URL, or as none.
+    Hostile("a C1 control in an avatar URL", "PUT", PROFILE, json={"avatar_url": "https://a\x85b"}),
+    Hostile(
+        "a right-to-left override in an avatar URL",
+        "PUT",
+        PROFILE,
+        json={"avatar_url": "https://paypal.com\u202e@evil"},
+    ),
+    Hostile(
+        "an avatar URL of a zero-width host", "PUT", PROFILE, json={"avatar_url": "https://\u200b"}
+    ),
     # Bodies that are not UTF-8 JSON.
     _body("Latin-1 bytes", "PATCH", ME, b'{"name": "caf\xe9"}', "application/json"),
     _body("a lone continuation byte", "POST", POSTS, b'{"title": "\x80"}', "application/json"),
