@@ -2,6 +2,7 @@
 projects), or ES256/RS256 with the keys the project publishes as a JWKS."""
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ServiceUnavailable, Unauthorized
 from api.settings import SupabaseSettings
+from db.models.base import ONE_LINE
+from db.models.user import NAME_MAX
 
 AUDIENCE = "authenticated"
 USER_ROLE = "authenticated"
@@ -25,12 +28,16 @@ REFETCH_COOLDOWN_SECONDS = 10
 # The longest a Supabase access token may live (the project's JWT expiry is at most a week): a
 # token valid for longer was not issued by Supabase Auth.
 MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
+# Where Supabase Auth keeps the name an OAuth provider gives, or one passed at sign-up.
+NAME_CLAIMS = ("full_name", "name")
+ONE_LINE_NAME = re.compile(ONE_LINE)
 
 
 @dataclass(frozen=True)
 class TokenClaims:
     sub: uuid.UUID
     email: str | None
+    name: str | None = None
 
 
 class SigningKeysUnavailable(ServiceUnavailable):
@@ -199,7 +206,22 @@ def _claims(payload: dict[str, Any]) -> TokenClaims:
     except ValueError as error:
         raise Unauthorized("Invalid access token: subject is not a user id") from error
     email = payload.get("email")
-    return TokenClaims(sub=sub, email=email if isinstance(email, str) and email else None)
+    return TokenClaims(
+        sub=sub, email=email if isinstance(email, str) and email else None, name=_name(payload)
+    )
+
+
+def _name(payload: Mapping[str, Any]) -> str | None:
+    """The account's name in its `user_metadata`, if it is one a user could choose here."""
+    metadata = payload.get("user_metadata")
+    if not isinstance(metadata, Mapping):
+        return None
+    for key in NAME_CLAIMS:
+        name = metadata.get(key)
+        shown = name.strip()[:NAME_MAX].strip() if isinstance(name, str) else ""
+        if shown and ONE_LINE_NAME.fullmatch(shown):
+            return shown
+    return None
 
 
 def issue_token(

@@ -106,20 +106,22 @@ async def get_optional_user(
         raise Unauthorized("The access token carries no email address.")
     user = await users.recently_seen(session, claims.sub, claims.email)
     if user is None:
-        user = await _record_sign_in(session, claims.sub, claims.email)
+        user = await _record_sign_in(session, claims.sub, claims.email, claims.name)
     if not user.is_active:
         raise Forbidden("This account has been deactivated.")
     return user
 
 
-async def _record_sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User:
+async def _record_sign_in(
+    session: AsyncSession, user_id: uuid.UUID, email: str, name: str | None
+) -> User:
     """The caller's row, created or refreshed from their token in a transaction of its own.
 
     The refresh locks the caller's row. Held until the request commits, that lock would let
     two concurrent requests of one author deadlock: the published-post counter of one updates
     the row while it holds a post (or a slug) that the other, holding the row, waits for.
     """
-    user = await users.record_sign_in(session, user_id, email)
+    user = await users.record_sign_in(session, user_id, email, name)
     if user is None:
         raise Unauthorized("The account behind this token no longer exists, or is banned.")
     # A deactivated account's request is refused, and leaves nothing behind.

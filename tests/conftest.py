@@ -218,12 +218,16 @@ class Accounts:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def new(self, email: str | None = None) -> tuple[uuid.UUID, dict[str, str]]:
+    async def new(
+        self, email: str | None = None, *, name: str | None = None
+    ) -> tuple[uuid.UUID, dict[str, str]]:
+        """An account, and a token for it; `name` is the one it gave Supabase Auth."""
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         account_id = await create_account(self.session, email)
         # Commit releases the test's savepoint, so a later request's rollback keeps the account.
         await self.session.commit()
-        return account_id, bearer(make_token(account_id, email))
+        metadata = {"full_name": name} if name else {}
+        return account_id, bearer(make_token(account_id, email, user_metadata=metadata))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import User, UserProfile, auth_users
-from db.models.user import EMAIL_MAX, NAME_MAX
+from db.models.user import EMAIL_MAX
 from db.repositories.pages import Keyset, Page, newest_first, page_bounds, page_of
 from db.repositories.patterns import escape_like
 from db.repositories.rows import STATEMENT_CACHE_SIZE, CompiledQuery, Reader, fetch, sql_integer
@@ -39,9 +39,12 @@ class UserFilter:
     is_active: bool | None = None
 
 
-def default_name(email: str) -> str:
-    """The local part of the email, the name a user has until they choose one."""
-    return (email.split("@", 1)[0].strip() or email)[:NAME_MAX]
+def default_name(user_id: uuid.UUID) -> str:
+    """The name of a user whose account gave none, until they choose one.
+
+    Not their email's local part: names are public, and that would give most of the email away.
+    """
+    return f"user-{user_id.hex[:8]}"
 
 
 def with_profile() -> ExecutableOption:
@@ -55,13 +58,15 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return (await session.exec(statement)).first()
 
 
-async def sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
+async def sign_in(
+    session: AsyncSession, user_id: uuid.UUID, email: str, name: str | None = None
+) -> User | None:
     """The caller's row, created or refreshed from their token; None if the account is gone,
     banned or deleted in Supabase Auth (noticed within SEEN_RESOLUTION)."""
     user = await recently_seen(session, user_id, email)
     if user is not None:
         return user
-    return await record_sign_in(session, user_id, email)
+    return await record_sign_in(session, user_id, email, name)
 
 
 async def recently_seen(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
@@ -73,14 +78,16 @@ async def recently_seen(session: AsyncSession, user_id: uuid.UUID, email: str) -
     return None
 
 
-async def record_sign_in(session: AsyncSession, user_id: uuid.UUID, email: str) -> User | None:
+async def record_sign_in(
+    session: AsyncSession, user_id: uuid.UUID, email: str, name: str | None = None
+) -> User | None:
     """Create or refresh the caller's row from their token; None if the account is gone,
-    banned or deleted in Supabase Auth.
+    banned or deleted in Supabase Auth. A new user is named `name`, else `default_name`.
 
     One upsert, which is also what makes concurrent first requests create exactly one row. It
     locks the caller's row until the transaction ends.
     """
-    if not await _upsert_from_token(session, user_id, email):
+    if not await _upsert_from_token(session, user_id, email, name or default_name(user_id)):
         return None
     return await _reload(session, user_id)
 
@@ -90,7 +97,9 @@ def _seen_recently(user: User) -> bool:
     return seen is not None and datetime.now(UTC) - seen < SEEN_RESOLUTION
 
 
-async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
+async def _upsert_from_token(
+    session: AsyncSession, user_id: uuid.UUID, email: str, name: str
+) -> bool:
     """Insert or refresh the user, only if Supabase Auth has the account in good standing."""
     # One sign-in write per user at a time. Two concurrent first requests would otherwise both
     # insert the row: ON CONFLICT arbitrates on `id` only, so the second can block on the
@@ -104,9 +113,9 @@ async def _upsert_from_token(session: AsyncSession, user_id: uuid.UUID, email: s
         auth_users.c.deleted_at.is_(None),
         or_(auth_users.c.banned_until.is_(None), auth_users.c.banned_until <= func.now()),
     )
-    values = sql_select(
-        literal(user_id), literal(email), literal(default_name(email)), func.now()
-    ).where(account_exists)
+    values = sql_select(literal(user_id), literal(email), literal(name), func.now()).where(
+        account_exists
+    )
     statement = insert(User).from_select(["id", "email", "name", "last_seen_at"], values)
     statement = statement.on_conflict_do_update(
         index_elements=[col(User.id)],

@@ -259,16 +259,16 @@ async def test_tags_are_ranked_by_published_use(client: AsyncClient, accounts: A
 
 
 async def test_top_authors(client: AsyncClient, accounts: Accounts) -> None:
-    prolific, p_headers = await accounts.new("prolific@example.com")
-    casual, c_headers = await accounts.new("casual@example.com")
+    prolific, p_headers = await accounts.new(name="Prolific")
+    casual, c_headers = await accounts.new(name="Casual")
     for n in range(3):
         await create_post(client, p_headers, f"P{n}")
     await create_post(client, c_headers, "C")
     await create_post(client, c_headers, "C draft", published=False)
     response = await client.get("/api/v1/authors/top")
     assert response.json() == [
-        {"id": str(prolific), "name": "prolific", "post_count": 3},
-        {"id": str(casual), "name": "casual", "post_count": 1},
+        {"id": str(prolific), "name": "Prolific", "post_count": 3},
+        {"id": str(casual), "name": "Casual", "post_count": 1},
     ]
 
 

@@ -40,7 +40,7 @@ async def cast(client: AsyncClient, session: AsyncSession, accounts: Accounts) -
 async def test_create_returns_the_post_with_location(
     client: AsyncClient, accounts: Accounts
 ) -> None:
-    user_id, headers = await accounts.new("writer@example.com")
+    user_id, headers = await accounts.new(name="Writer")
     response = await client.post(
         POSTS,
         json={"title": "Ünïcode & Friends: Ça va?", "content": "Body", "tags": [" Python ", "SQL"]},
@@ -53,7 +53,7 @@ async def test_create_returns_the_post_with_location(
     assert post["title"] == "Ünïcode & Friends: Ça va?"
     assert post["published"] is False
     assert post["published_at"] is None
-    assert post["author"] == {"id": str(user_id), "name": "writer"}
+    assert post["author"] == {"id": str(user_id), "name": "Writer"}
     assert post["tags"] == [{"name": "Python", "slug": "python"}, {"name": "SQL", "slug": "sql"}]
     assert {"id", "content", "created_at", "updated_at"} <= post.keys()
 

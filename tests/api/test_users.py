@@ -39,11 +39,36 @@ async def test_first_request_creates_the_user_from_the_token(
     body = response.json()
     assert body["id"] == str(user_id)
     assert body["email"] == "grace.hopper@example.com"
-    assert body["name"] == "grace.hopper"
+    # Named after the id, not the email: names are public.
+    assert body["name"] == f"user-{user_id.hex[:8]}"
     assert body["role"] == "user"
     assert body["is_active"] is True
     assert body["profile"] is None
     assert {"created_at", "updated_at"} <= body.keys()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"full_name": "  Grace Hopper ", "name": "grace"}, "Grace Hopper"),
+        ({"name": "Grace"}, "Grace"),
+        ({"full_name": "G" * 150}, "G" * 100),
+        ({"full_name": "Grace\nHopper", "name": "Grace"}, "Grace"),
+        ({"full_name": " \u200b ", "name": ["Grace"]}, None),
+        ("Grace", None),
+    ],
+)
+async def test_a_new_user_is_named_as_their_supabase_account(
+    client: AsyncClient, accounts: Accounts, metadata: object, expected: str | None
+) -> None:
+    """`user_metadata.full_name` (OAuth providers fill it in), else `.name`; one a user could
+    not choose here (two lines, blanks only, not text) is passed over."""
+    email = f"{uuid.uuid4().hex}@example.com"
+    user_id, _ = await accounts.new(email)
+    token = make_token(user_id, email, user_metadata=metadata)
+    response = await client.get(ME, headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json()["name"] == (expected or f"user-{user_id.hex[:8]}")
 
 
 async def test_a_new_email_in_the_token_is_kept_in_sync(
@@ -272,10 +297,10 @@ async def test_public_user_page_never_shows_the_email(
     assert response.status_code == 200
     assert response.json() == {
         "id": str(user_id),
-        "name": "private",
+        "name": f"user-{user_id.hex[:8]}",
         "profile": {"bio": "Writer", "avatar_url": None},
     }
-    assert "private@example.com" not in response.text
+    assert "private" not in response.text
 
 
 async def test_unknown_and_malformed_user_ids(client: AsyncClient) -> None:
