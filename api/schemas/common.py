@@ -20,21 +20,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from sqlmodel import SQLModel
 
-from db.models.base import BLANK, ONE_LINE
+from db.models.base import HTTP_URL, ONE_LINE
 from db.models.post import CONTENT_MAX, TITLE_MAX
 from db.models.tag import TAG_NAME_MAX
 from db.models.user import AVATAR_URL_MAX, BIO_MAX, EMAIL_MAX, NAME_MAX
 
 # Free text keeps its line breaks and tabs; only NUL is refused.
 NO_NUL = r"^[^\x00]*$"
-# An http(s) URL with a host, which nothing hidden in it can make read as another: none of the
-# title rule's blanks anywhere (they include every control character, the line separators, the
-# zero-width characters, and the bidirectional overrides and isolates, as in
-# `https://paypal.com\u202e@evil`).
-# The host, after any `user@`, is not empty: it starts with something other than `:` or `/`.
-VISIBLE = f"[^{BLANK}]"
-IN_AUTHORITY = f"[^{BLANK}/?#@]"
-HTTP_URL = f"^https?://({IN_AUTHORITY}*@)?[^{BLANK}/?#@:]{IN_AUTHORITY}*([/?#]{VISIBLE}*)?$"
 
 
 def _explained(meaning: str) -> WrapValidator:

@@ -25,6 +25,13 @@ BLANK = (
     r"\u3000\ufeff"
 )
 ONE_LINE = f"^[^{NOT_IN_A_LINE}]*[^{BLANK}][^{NOT_IN_A_LINE}]*$"
+# An http(s) URL with a host, which nothing hidden in it can make read as another: none of the
+# blanks above anywhere (they include every control character, the line separators, the
+# zero-width characters, and the bidirectional overrides and isolates, as in
+# `https://paypal.com\u202e@evil`). The host, after any `user@`, is not empty: it starts with
+# something other than `:` or `/`. PostgreSQL reads it as pydantic does, as ONE_LINE.
+IN_AUTHORITY = f"[^{BLANK}/?#@]"
+HTTP_URL = f"^https?://({IN_AUTHORITY}*@)?[^{BLANK}/?#@:]{IN_AUTHORITY}*([/?#][^{BLANK}]*)?$"
 
 # Tables whose `updated_at` is kept by the database trigger, so the ORM re-reads it after writes.
 EAGER_DEFAULTS: dict[str, Any] = {"eager_defaults": True}

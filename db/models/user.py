@@ -10,6 +10,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from db.models.base import (
     EAGER_DEFAULTS,
+    HTTP_URL,
     created_at_column,
     optional_timestamp,
     updated_at_column,
@@ -82,8 +83,8 @@ class UserProfileBase(SQLModel):
 
 class UserProfile(UserProfileBase, table=True):
     __tablename__ = "user_profiles"
-    # Also for what the Data API writes (migration 0010).
-    __table_args__ = (CheckConstraint("avatar_url ~* '^https?://'", name="avatar_url_http"),)
+    # Also for what the Data API writes (migrations 0010 and 0022).
+    __table_args__ = (CheckConstraint(f"avatar_url ~ '{HTTP_URL}'", name="avatar_url_http"),)
     __mapper_args__ = EAGER_DEFAULTS
 
     id: uuid.UUID = uuid_pk()

@@ -379,6 +379,11 @@ async def test_an_avatar_is_an_http_url_whoever_writes_it(
         u=world.author,
     )  # fmt: skip
     assert "ck_user_profiles_avatar_url_http" in message
+    disguised = await denied(
+        session, "UPDATE user_profiles SET avatar_url = :url WHERE user_id = :u",
+        url="https://paypal.com\u202e@evil.example", u=world.author,
+    )  # fmt: skip
+    assert "ck_user_profiles_avatar_url_http" in disguised
     await run_sql(session, "UPDATE user_profiles SET avatar_url = 'https://cdn.example.com/a.png' "
                   "WHERE user_id = :u", u=world.author)  # fmt: skip
 

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.schemas.common import Title
+from api.schemas.common import AvatarUrl, Title
 from db import migrate
 from db.models import SEARCH_CONFIGURATION
 from tests.support import column, create_account, run_sql
@@ -196,6 +196,30 @@ async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession
     disagreements = [
         title for title, database_takes in zip(titles, taken, strict=True)
         if database_takes != _takes(api_title, title)
+    ]  # fmt: skip
+    assert disagreements == []
+
+
+async def test_the_database_takes_the_avatar_urls_the_api_takes(session: AsyncSession) -> None:
+    """The avatar URL rule as PostgreSQL holds it, against the API's, over every character of
+    the Basic Multilingual Plane in the host, in the user part, in the path, and alone."""
+    characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
+    forms = ("https://{}", "https://a{}b", "https://{}@a", "http://a/{}", "https://a?{}#b")
+    urls = [form.format(c) for c in characters for form in forms]
+    [rule] = await column(
+        session,
+        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
+        "WHERE conname = 'ck_user_profiles_avatar_url_http'",
+    )
+    taken = await column(
+        session,
+        f"SELECT {rule} FROM unnest(CAST(:urls AS text[])) AS sample(avatar_url)",
+        urls=urls,
+    )
+    api_url = TypeAdapter(AvatarUrl)
+    disagreements = [
+        url for url, database_takes in zip(urls, taken, strict=True)
+        if database_takes != _takes(api_url, url)
     ]  # fmt: skip
     assert disagreements == []
 
