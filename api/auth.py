@@ -25,6 +25,9 @@ ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
 LEEWAY_SECONDS = 30
 FETCH_TIMEOUT_SECONDS = 5
 REFETCH_COOLDOWN_SECONDS = 10
+# How long the keys last fetched still verify tokens while the JWKS cannot be fetched: an Auth
+# outage then refuses no token it had already signed (Supabase's last an hour).
+STALE_KEYS_SECONDS = 24 * 3600
 # The longest a Supabase access token may live (the project's JWT expiry is at most a week): a
 # token valid for longer was not issued by Supabase Auth.
 MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -53,7 +56,8 @@ class SigningKeys:
 
     A token with an unknown `kid` makes us refetch the set, so key rotation just works; after
     a refetch that did not find the key, or one that failed, we stay quiet for the cooldown so
-    made-up `kid`s cannot turn every request into a call to the Auth server.
+    made-up `kid`s cannot turn every request into a call to the Auth server. While the set
+    cannot be fetched, the one fetched last serves, for up to STALE_KEYS_SECONDS.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class SigningKeys:
         *,
         cache_seconds: float,
         cooldown_seconds: float = REFETCH_COOLDOWN_SECONDS,
+        stale_seconds: float = STALE_KEYS_SECONDS,
         timeout: float = FETCH_TIMEOUT_SECONDS,
     ) -> None:
         # No per-kid LRU (`cache_keys`): it never expires, so a revoked key would verify
@@ -74,6 +79,9 @@ class SigningKeys:
         self._lock = asyncio.Lock()
         self._quiet_until = float("-inf")
         self._unreachable = False
+        self._stale_seconds = stale_seconds
+        self._fetched: PyJWKSet | None = None
+        self._fetched_at = float("-inf")
 
     async def get(self, kid: str) -> PyJWK:
         """The signing key with this `kid`, from the cache or a fresh fetch."""
@@ -89,6 +97,8 @@ class SigningKeys:
 
     async def _refetch(self, kid: str) -> PyJWK:
         if time.monotonic() < self._quiet_until:
+            if stale := self._stale(kid):
+                return stale
             raise self._quiet_error(kid)
         try:
             jwk_set = await run_in_threadpool(self._client.get_jwk_set, True)
@@ -99,12 +109,21 @@ class SigningKeys:
             raise self._quiet_error(kid) from error
         except (jwt.PyJWTError, ValueError) as error:
             self._pause(unreachable=True)
+            if stale := self._stale(kid):
+                return stale
             raise self._quiet_error(kid) from error
+        self._fetched, self._fetched_at = jwk_set, time.monotonic()
         key = _find(jwk_set, kid)
         if key is None:
             self._pause(unreachable=False)
             raise self._quiet_error(kid)
         return key
+
+    def _stale(self, kid: str) -> PyJWK | None:
+        """The key from the set fetched last, while fetching fails and that set is recent."""
+        if not self._unreachable or time.monotonic() - self._fetched_at > self._stale_seconds:
+            return None
+        return _find(self._fetched, kid)
 
     def _pause(self, *, unreachable: bool) -> None:
         self._quiet_until = time.monotonic() + self._cooldown

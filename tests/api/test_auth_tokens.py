@@ -21,6 +21,7 @@ from httpx import AsyncClient, Response
 from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.auth import SigningKeys, SigningKeysUnavailable
 from api.settings import LOCAL_JWT_SECRET, Settings, SupabaseSettings
 from tests.conftest import settings_for
 from tests.support import LoopbackServer, create_account, serve_app
@@ -328,6 +329,27 @@ async def test_unreachable_jwks_is_a_503_not_a_500(
         assert "retry-after" in response.headers
         hs256 = jwt.encode(claims(down.url, account), PROJECT_SECRET, "HS256")
         assert (await me(client, hs256)).status_code == 200
+
+
+async def test_the_keys_fetched_last_serve_while_the_jwks_cannot_be_fetched(
+    jwks: JwksStandIn, es_key: SigningKey
+) -> None:
+    """An Auth outage after the cache expires refuses no token its keys signed, for a while;
+    a key it never had is still out of reach (503), and an old enough set no longer serves."""
+    keys = SigningKeys(
+        jwks.url + JWKS_PATH, cache_seconds=0.05, cooldown_seconds=5, stale_seconds=1
+    )
+    assert (await keys.get(es_key.kid)).key_id == es_key.kid
+    jwks.status = 500
+    await asyncio.sleep(0.1)
+    assert (await keys.get(es_key.kid)).key_id == es_key.kid
+    assert (await keys.get(es_key.kid)).key_id == es_key.kid, "and in the cooldown"
+    assert jwks.fetches == 2
+    with pytest.raises(SigningKeysUnavailable):
+        await keys.get("never-published")
+    await asyncio.sleep(1)
+    with pytest.raises(SigningKeysUnavailable):
+        await keys.get(es_key.kid)
 
 
 @pytest.mark.parametrize("failure", ["server error", "not json"])
