@@ -138,6 +138,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
     monkeypatch.setattr(cli, "issue_token", lambda *args, **kwargs: "token")
     monkeypatch.setattr("subprocess.call", server.use)
     monkeypatch.setattr(uvicorn, "run", server.use)
+    # `serve` checks its port first: a developer's `make dev` may be listening on it.
+    monkeypatch.setattr(cli, "refuse_taken_port", lambda host, port: None)
     return server
 
 
