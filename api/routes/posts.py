@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     OPTIONAL_AUTH,
@@ -22,7 +22,7 @@ from api.responses import ViewResponse
 from api.schemas.common import PostSearch, SqlText
 from api.schemas.posts import MAX_TAGS, PostCreate, PostPublic, PostsPage, PostUpdate
 from db.repositories import posts, tags
-from db.repositories.posts import NewPost, PostFilter, SearchTooSlow
+from db.repositories.posts import FilterTooSlow, NewPost, PostFilter
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -30,6 +30,18 @@ PUBLISHED = "published"
 SEARCH_TOO_SLOW = (
     "This search took too long to answer; search for fewer or more specific words, "
     "or narrow it by tag or author."
+)
+TagFilter = Annotated[
+    list[SqlText],
+    Query(
+        max_length=MAX_TAGS,
+        description="A tag's slug, or its name in any case. Given several times: posts with "
+        "all of them.",
+    ),
+]
+TAGS_TOO_SLOW = (
+    "These tags are seldom on the same posts, and finding posts with all of them took too "
+    "long; ask for fewer tags, or narrow the list by author."
 )
 
 
@@ -56,7 +68,7 @@ async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) 
 async def list_posts(
     reader: ReaderDep,
     cursors: Cursors,
-    tag: Annotated[list[SqlText], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 - FastAPI copies it
+    tag: TagFilter = [],  # noqa: B006 - FastAPI copies it
     author: uuid.UUID | None = None,
     q: PostSearch | None = None,
     limit: PageLimit = DEFAULT_LIMIT,
@@ -67,8 +79,10 @@ async def list_posts(
     after = cursors.decode(cursor, PUBLISHED)
     try:
         page = await posts.published(reader, filters, limit, after)
-    except SearchTooSlow as error:
-        raise InvalidInput(SEARCH_TOO_SLOW, field="q") from error
+    except FilterTooSlow as error:
+        if error.searching:
+            raise InvalidInput(SEARCH_TOO_SLOW, field="q") from error
+        raise InvalidInput(TAGS_TOO_SLOW, field="tag") from error
     next_cursor = cursors.encode(page.next, PUBLISHED)
     return ViewResponse({"items": page.items, "next_cursor": next_cursor})
 
@@ -102,6 +116,7 @@ async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) 
 @router.delete(
     "/{slug}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     responses=problem_responses(*SIGN_IN_ERRORS, 404),
 )
 async def delete_post(post: ManagedPost, session: SessionDep) -> None:

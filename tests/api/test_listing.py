@@ -54,6 +54,40 @@ async def test_tag_filter_requires_every_tag(client: AsyncClient, accounts: Acco
     assert await slugs(client, "?tag=python&tag=nothing") == []
 
 
+async def test_a_tag_is_named_by_its_slug_or_its_name_in_any_case(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """As posts name tags when they are written; a slug wins over another tag's name."""
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Both", tags=["Machine Learning", "C++"])
+    await create_post(client, headers, "Plain c", tags=["C"])
+    [cpp] = [tag for tag in (await client.get("/api/v1/tags")).json() if tag["name"] == "C++"]
+    assert cpp["slug"] == "c"  # "C", named later, got a suffixed slug
+    for value in ("machine-learning", "Machine Learning", "MACHINE learning"):
+        assert await slugs(client, tag=value) == ["both"], value
+    assert await slugs(client, tag=["machine learning", "C++"]) == ["both"]
+    assert await slugs(client, tag=["machine-learning", "Machine Learning"]) == ["both"]
+    assert await slugs(client, tag="c") == ["both"]
+    assert await slugs(client, tag="C") == ["plain-c"]
+    assert await slugs(client, tag=["C++", "nothing"]) == []
+
+
+async def test_tags_seldom_together_past_the_time_limit_are_refused(
+    client: AsyncClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several tags walk the rarest one's posts: a 422 naming `tag` once that takes too long,
+    like a search; one tag reads a page of its index and is never limited."""
+    _, headers = await accounts.new()
+    await create_post(client, headers, "Tagged", tags=["alpha", "beta"])
+    monkeypatch.setattr(posts, "FILTER_SECONDS", 1e-6)
+
+    refused = await client.get(POSTS, params={"tag": ["alpha", "beta"]})
+
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["tag"]
+    assert await slugs(client, tag="alpha") == ["tagged"]
+
+
 async def test_a_tag_lists_a_post_while_it_is_published(
     client: AsyncClient, accounts: Accounts
 ) -> None:
@@ -97,7 +131,7 @@ async def test_a_search_past_its_time_limit_is_cancelled_and_refused(
     limited, and the next search is served."""
     _, headers = await accounts.new()
     await create_post(client, headers, "Python tips", content="Python and more")
-    monkeypatch.setattr(posts, "SEARCH_SECONDS", 1e-6)
+    monkeypatch.setattr(posts, "FILTER_SECONDS", 1e-6)
 
     refused = await client.get(POSTS, params={"q": "python -python"})
 

@@ -268,6 +268,7 @@ async def test_delete_removes_the_post_and_its_links_but_not_its_tags(
     response = await client.delete(f"{POSTS}/{post['slug']}", headers=headers)
     assert response.status_code == 204
     assert response.content == b""
+    assert "content-type" not in response.headers  # no body, so no type of one
     assert (await client.get(f"{POSTS}/{post['slug']}", headers=headers)).status_code == 404
     links = await run_sql(session, "SELECT count(*) FROM post_tags")
     assert links.scalar() == 0
