@@ -34,9 +34,13 @@ SUPPORTED_PARAMETERS = set(LIBPQ_VARIABLES)
 # (`pgbouncer=true` still marks a transaction pooler).
 IGNORED_PARAMETERS = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
 # What a URL holds after its credentials: host[:port] (a host name, or an IPv6 literal in
-# brackets; a list of them is recognised so as to be refused), then /database and ?query.
+# brackets; a list of them is recognised so as to be refused), then /database and a query of
+# parameters Quire knows, whose values hold no '?' (and an sslmode's, only a word).
 HOST_AND_PORT = r"(?:[\w.%-]*|\[[\w:.%]+\])(?::[0-9]+)?"
-LOCATION = re.compile(rf"{HOST_AND_PORT}(?:,{HOST_AND_PORT})*(?:/[^/?@]*)?(?:\?.*)?", re.DOTALL)
+NAMED = "|".join(sorted((SUPPORTED_PARAMETERS | IGNORED_PARAMETERS) - {"sslmode"}))
+PARAMETER = rf"(?:sslmode=[\w-]*|(?:{NAMED})=[^&?]*)"
+QUERY = rf"\?(?:{PARAMETER})?(?:&(?:{PARAMETER})?)*"
+LOCATION = re.compile(rf"{HOST_AND_PORT}(?:,{HOST_AND_PORT})*(?:/[^/?@]*)?(?:{QUERY})?", re.DOTALL)
 
 
 # Connect arguments that SQLAlchemy's asyncpg dialect consumes and asyncpg itself would reject.

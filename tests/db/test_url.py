@@ -151,6 +151,11 @@ RAW_PASSWORDS = [
     "p@1.2/x",
     "5432/x",
     "5432#x",
+    # After an '@', what reads as a host, a database and a query that is not one.
+    "p@ss/wo?rd-SECRET",
+    "pa@ss?word",
+    "a@b?sslmode=disable",
+    "a@b/c?application_name=x?y",
 ]
 
 
