@@ -104,6 +104,13 @@ class Settings(BaseSettings):
                 "SUPABASE_URL must be https:// (plain http only to this machine): the token "
                 "signing keys are fetched from it, and anyone on the way could replace them"
             )
+        if self.supabase.url and not _bare_project_url(self.supabase.url):
+            # The dashboard shows the REST endpoint too (…/rest/v1/): pasted, it would make the
+            # issuer …/rest/v1/auth/v1, and every token would then be refused.
+            raise ValueError(
+                "SUPABASE_URL must be the project's URL alone, like https://<ref>.supabase.co, "
+                "without a path, query or fragment"
+            )
         return self
 
     @model_validator(mode="after")
@@ -124,6 +131,11 @@ class Settings(BaseSettings):
         if not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")
         return self
+
+
+def _bare_project_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.hostname) and parts.path in {"", "/"} and not (parts.query or parts.fragment)
 
 
 def _fetched_safely(url: str) -> bool:

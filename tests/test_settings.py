@@ -67,6 +67,23 @@ def test_a_local_supabase_stack_may_be_plain_http() -> None:
     assert settings.supabase.jwks_url == "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://abc.supabase.co/rest/v1/",
+        "https://abc.supabase.co/auth/v1",
+        "https://?x",
+        "https://",
+    ],
+)
+def test_a_supabase_url_is_the_project_url_alone(url: str) -> None:
+    """The dashboard also shows the REST endpoint: pasted, every token would be refused."""
+    with pytest.raises(ValidationError, match="the project's URL alone"):
+        Settings(supabase=SupabaseSettings(url=url))
+    settings = Settings(supabase=SupabaseSettings(url="https://abc.supabase.co/"))
+    assert settings.supabase.auth_issuer == "https://abc.supabase.co/auth/v1"
+
+
 def test_signing_keys_are_never_fetched_in_the_clear_whatever_the_environment() -> None:
     with pytest.raises(ValidationError, match="https://"):
         Settings(supabase=SupabaseSettings(url="http://abc.supabase.co"))
