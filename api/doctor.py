@@ -39,6 +39,19 @@ SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
 ORDER BY c.relname
 """
+# Views run as their owner unless `security_invoker` is set, so they read past RLS; materialized
+# views and foreign tables have none. Any that the Data API's roles may read is exposed.
+READABLE_PAST_RLS = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm', 'f')
+  AND NOT (c.relkind = 'v' AND EXISTS (
+      SELECT 1 FROM unnest(c.reloptions) AS option
+      WHERE option ~* '^security_invoker=(true|on|yes|1)$'))
+  AND EXISTS (
+      SELECT 1 FROM pg_roles r
+      WHERE r.rolname IN ('anon', 'authenticated') AND has_table_privilege(r.oid, c.oid, 'SELECT'))
+ORDER BY c.relname
+"""
 PUBLIC_TABLES = """
 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
@@ -108,7 +121,8 @@ def _revisions(revisions: set[str]) -> str:
 
 
 async def check_rls(settings: Settings) -> Outcome:
-    """Every table in `public` has Row Level Security, as Supabase's Data API requires."""
+    """Every table in `public` has Row Level Security, as Supabase's Data API requires, and no
+    view there lets the Data API read past it."""
     if not settings.database.url:
         return Outcome("skipped", "DATABASE_URL not set")
     url, pool_mode = settings.database.url, settings.database.pool_mode
@@ -118,6 +132,12 @@ async def check_rls(settings: Settings) -> Outcome:
             "fail",
             f"RLS disabled on {', '.join(unprotected)}: anyone holding the anon key can use "
             "them through the Data API",
+        )
+    if exposed := [row[0] for row in await _query(url, pool_mode, READABLE_PAST_RLS)]:
+        return Outcome(
+            "fail",
+            f"{', '.join(exposed)} can be read through the Data API past Row Level Security: "
+            "set security_invoker = true on a view, or revoke SELECT from anon and authenticated",
         )
     count = (await _query(url, pool_mode, PUBLIC_TABLES))[0][0]
     return Outcome("ok", f"enabled on all {count} tables in public")

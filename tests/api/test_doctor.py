@@ -3,6 +3,7 @@ checks against a loopback stand-in of a Supabase project's Auth JWKS and Storage
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -13,11 +14,13 @@ from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from api import doctor
 from api.settings import LOCAL_JWT_SECRET, DatabaseSettings, Settings, SupabaseSettings
 from db import migrate
 from db.embedded import free_port
+from db.engine import create_engine
 from db.url import PoolMode
 from tests.conftest import POOL_MODE
 from tests.support import LoopbackServer, recreate_database
@@ -131,6 +134,27 @@ async def test_a_migrated_database_passes(database_url: str, direct_url: str) ->
     rls = await doctor.check_rls(settings)
     assert rls.status == "ok"
     assert "all 6 tables" in rls.detail
+
+
+async def test_a_view_the_data_api_may_read_past_rls_fails(database_url: str) -> None:
+    """A view runs as its owner: readable by anon, it would hand out every email."""
+    settings = settings_for(database_url, pool_mode=POOL_MODE)
+    engine = create_engine(database_url, pool_mode=POOL_MODE)
+    view = f"doctor_emails_{uuid.uuid4().hex[:8]}"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE VIEW {view} AS SELECT email FROM users"))
+            await connection.execute(text(f"GRANT SELECT ON {view} TO anon"))
+        rls = await doctor.check_rls(settings)
+        assert rls.status == "fail"
+        assert view in rls.detail
+        async with engine.begin() as connection:
+            await connection.execute(text(f"ALTER VIEW {view} SET (security_invoker = true)"))
+        assert (await doctor.check_rls(settings)).status == "ok"
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP VIEW IF EXISTS {view}"))
+        await engine.dispose()
 
 
 async def test_the_transaction_pooler_needs_a_direct_url_for_migrations(
