@@ -137,7 +137,8 @@ async def check_rls(settings: Settings) -> Outcome:
         return Outcome(
             "fail",
             f"{', '.join(exposed)} can be read through the Data API past Row Level Security: "
-            "set security_invoker = true on a view, or revoke SELECT from anon and authenticated",
+            "set security_invoker = true on a view, or revoke anon's and authenticated's "
+            "privilege to read it",
         )
     count = (await _query(url, pool_mode, PUBLIC_TABLES))[0][0]
     return Outcome("ok", f"enabled on all {count} tables in public")
