@@ -61,7 +61,7 @@ wait_for() {
 }
 
 start_postgres() {
-    as_server "$PG_BIN/initdb" -D "$WORKDIR/pgdata" --auth=trust --encoding=UTF8 --locale=C \
+    as_server "$PG_BIN/initdb" -D "$WORKDIR/pgdata" --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
         -U postgres >"$WORKDIR/initdb.log"
     # A throwaway cluster: durability off for speed.
     local options="-h 127.0.0.1 -p $PG_PORT -k $WORKDIR -c max_connections=200"

@@ -59,6 +59,14 @@ def test_the_server_starts_with_its_own_shared_buffers(embedded: EmbeddedPostgre
     assert embedded.psql("-tAc", "SHOW shared_buffers").strip() == SHARED_BUFFERS
 
 
+def test_the_server_knows_letters_beyond_ascii_and_sorts_by_code_point(
+    embedded: EmbeddedPostgres,
+) -> None:
+    embedded.start()
+    answer = embedded.psql("-tAc", "SELECT lower('ÉCLAIR'), 'B' < 'a', 'z' < 'é'")
+    assert answer.strip() == "éclair|t|t"
+
+
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
     embedded.stop()
     with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:

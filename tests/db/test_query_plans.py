@@ -66,8 +66,9 @@ SEED = [
 async def plans_engine(direct_url: str) -> AsyncIterator[AsyncEngine]:
     """A database of its own, seeded and analysed once for every test here.
 
-    Its collation is `C.UTF-8`, not the embedded server's `C`: most servers sort by a
-    locale, and PostgreSQL turns a `LIKE 'prefix%'` into an index range only under `C`.
+    Its collation is libc's `C.UTF-8`, not the embedded server's code-point order: most
+    servers sort by a locale, and PostgreSQL turns a `LIKE 'prefix%'` into an index range only
+    under `C`.
     """
     url = await recreate_database(direct_url, "plans", locale="C.UTF-8")
     await asyncio.to_thread(migrate.upgrade, url)
