@@ -68,7 +68,10 @@ class EmbeddedPostgres:
                 "-l",
                 str(self.log_file),
                 "-o",
-                f"-h {self.host} -p {self.port} -k {self.data_dir} "
+                # No Unix-domain socket: every client connects over TCP, and pg_ctl hands these
+                # options to a shell unquoted, where a data directory with a space (or a path
+                # longer than a socket's 107 bytes) kept the server from starting.
+                f"-h {self.host} -p {self.port} -c unix_socket_directories='' "
                 f"-c shared_buffers={SHARED_BUFFERS}",
                 "start",
             )
@@ -136,7 +139,11 @@ class EmbeddedPostgres:
             self._run(BIN_DIR / "pg_ctl", "-D", str(self.data_dir), *args, as_server_user=True)
         except EmbeddedPostgresError as error:
             log = self.log_file.read_text() if self.log_file.exists() else ""
-            raise EmbeddedPostgresError(f"{error}\n{log[-2000:]}") from error
+            # The server's own reason first (a port in use, say): it is the line users read.
+            reason = _reason_in(log) or str(error)
+            raise EmbeddedPostgresError(
+                f"{reason} (see {self.log_file})\n{error}\n{log[-2000:]}"
+            ) from error
 
     def _wait_until_accepting(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -184,6 +191,18 @@ class EmbeddedPostgres:
                 f"{result.stderr.strip() or result.stdout.strip()}"
             )
         return result
+
+
+def _reason_in(log: str) -> str | None:
+    """Why the server's last start failed, from its log: a port it could not bind, else its
+    last FATAL or PANIC message."""
+    lines = log.splitlines()
+    starts = [number for number, line in enumerate(lines) if "starting PostgreSQL" in line]
+    attempt = lines[starts[-1] :] if starts else lines
+    for marker in ("could not bind", "FATAL:", "PANIC:"):
+        if found := [line for line in attempt if marker in line]:
+            return found[-1].split(":  ", 1)[-1]
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -2,6 +2,7 @@
 
 import contextlib
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import uvicorn
 from api import cli
 from api.settings import AppSettings, DatabaseSettings, Settings
 from db import migrate
-from db.embedded import SHARED_BUFFERS, EmbeddedPostgres, free_port
+from db.embedded import SHARED_BUFFERS, EmbeddedPostgres, EmbeddedPostgresError, free_port
 from db.url import asyncpg_arguments
 
 NAME = "quire_cli"
@@ -65,6 +66,26 @@ def test_the_server_knows_letters_beyond_ascii_and_sorts_by_code_point(
     embedded.start()
     answer = embedded.psql("-tAc", "SELECT lower('ÉCLAIR'), 'B' < 'a', 'z' < 'é'")
     assert answer.strip() == "éclair|t|t"
+
+
+def test_a_data_directory_with_a_space_starts_and_a_taken_port_is_named() -> None:
+    """pg_ctl hands its options to a shell unquoted: a socket directory with a space in it
+    kept the server from starting. A port taken by another program is the error's first line."""
+    data_dir = Path(tempfile.mkdtemp(prefix="quire cli ")) / "pgdata"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(EmbeddedPostgresError) as refused:
+            EmbeddedPostgres(data_dir, port).start()
+    assert "Address already in use" in str(refused.value).splitlines()[0]
+    server = EmbeddedPostgres(data_dir, free_port())
+    try:
+        server.start()
+        assert server.psql("-tAc", "SELECT 1").strip() == "1"
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
