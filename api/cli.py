@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess  # nosec B404  # runs psql with arguments built here
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from db.engine import create_engine, create_sessionmaker
 from db.models import Role
 from db.models.auth import SUPABASE_AUTH_PROBE
 from db.repositories import users
-from db.url import parse_database_url
+from db.url import DatabaseUrlError, parse_database_url
 
 HOST = "127.0.0.1"
 
@@ -65,14 +66,17 @@ def local_database(settings: Settings) -> Iterator[str]:
         yield start_embedded(settings)
     finally:
         # One the developer started (`make db`, another `make dev`) is theirs to stop, and one
-        # that another command began to use meanwhile is left to it.
-        if not was_running and server.is_running():
-            if server.has_other_clients():
-                print(
-                    "quire: the embedded PostgreSQL is in use, so it keeps running; `make db-stop`"
-                )
-            else:
-                server.stop()
+        # that another command began to use meanwhile is left to it. A Ctrl-C in the middle
+        # would leave it running, to be taken for the developer's own by every later command.
+        with ctrl_c_waits():
+            if not was_running and server.is_running():
+                if server.has_other_clients():
+                    print(
+                        "quire: the embedded PostgreSQL is in use, so it keeps running; "
+                        "`make db-stop`"
+                    )
+                else:
+                    server.stop()
 
 
 @contextmanager
@@ -100,7 +104,7 @@ def refuse_public_secret(settings: Settings) -> None:
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port or settings.server.port
     refuse_taken_port(HOST, port)
-    with local_database(settings) as url:
+    with local_database(settings) as url, signals_exit():
         migrate.upgrade(settings.database.direct_url or url)
         os.environ["DATABASE_URL"] = url
         # The app the reloader builds is a development one on purpose, whatever the default.
@@ -122,7 +126,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     server = settings.server
     host, port = args.host or server.host, args.port or server.port
     refuse_taken_port(host, port)
-    with local_database(settings) as url, sigterm_exits():
+    with local_database(settings) as url, signals_exit():
         os.environ["DATABASE_URL"] = url
         # With one worker the app is built in this process, whose settings predate the URL.
         get_settings.cache_clear()
@@ -156,17 +160,33 @@ def refuse_taken_port(host: str, port: int) -> None:
 
 
 @contextmanager
-def sigterm_exits() -> Iterator[None]:
-    """SIGTERM raises SystemExit meanwhile, so that the blocks around it still clean up.
+def signals_exit() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise SystemExit meanwhile, so that the blocks around them still
+    clean up.
 
     One uvicorn worker runs in this process: after its graceful shutdown it re-raises the
     signal it caught, and SIGTERM's default action would end the process before `finally`.
+    SIGHUP (the terminal closed) would too, and uvicorn does not catch it at all.
     """
-    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    previous = {number: signal.signal(number, _exit_on_signal) for number in EXITING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+EXITING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def ctrl_c_waits() -> Iterator[None]:
+    """Ctrl-C is ignored meanwhile, by this process and the commands it runs."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -390,11 +410,16 @@ def main(argv: list[str] | None = None) -> None:
         # A database out of reach, a port taken, a revision unknown: what to fix, in one line,
         # not a traceback through the driver.
         raise SystemExit(f"quire {args.command}: {_first_line(error)}") from None
+    except KeyboardInterrupt:
+        # Each migration runs in a transaction of its own: the next `make migrate` resumes.
+        print(f"quire {args.command}: interrupted", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGINT) from None
 
 
 # What a mistake in the setup raises: the database unreachable or missing (OSError, the
-# driver's error), the embedded server unable to start, an Alembic command refused.
-COMMON_FAILURES = (OSError, DBAPIError, EmbeddedPostgresError, CommandError)
+# driver's error), the embedded server unable to start, an Alembic command refused, a
+# DATABASE_URL that is not one.
+COMMON_FAILURES = (OSError, DBAPIError, EmbeddedPostgresError, CommandError, DatabaseUrlError)
 
 
 def _first_line(error: BaseException) -> str:

@@ -232,12 +232,45 @@ def test_make_serve_without_configuration_exits_with_a_message(unconfigured: Pat
     assert "Traceback" not in result.stderr
 
 
-def test_sigterm_during_serve_unwinds_so_the_embedded_server_is_stopped() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(SystemExit) as exit_, cli.sigterm_exits():
-        signal.raise_signal(signal.SIGTERM)
-    assert exit_.value.code == 128 + signal.SIGTERM
-    assert signal.getsignal(signal.SIGTERM) == before
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_during_serve_unwinds_so_the_embedded_server_is_stopped(
+    number: signal.Signals,
+) -> None:
+    """SIGHUP is what closing the terminal of `make dev` sends; it left PostgreSQL running."""
+    before = signal.getsignal(number)
+    with pytest.raises(SystemExit) as exit_, cli.signals_exit():
+        signal.raise_signal(number)
+    assert exit_.value.code == 128 + number
+    assert signal.getsignal(number) == before
+
+
+def test_ctrl_c_waits_for_the_embedded_server_to_stop() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with cli.ctrl_c_waits():
+        signal.raise_signal(signal.SIGINT)  # ignored: no KeyboardInterrupt
+    assert signal.getsignal(signal.SIGINT) == before
+
+
+def test_an_interrupted_command_says_so_in_one_line(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(settings: object, args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_migrate", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["migrate"])
+    assert exit_.value.code == 128 + signal.SIGINT
+    assert capsys.readouterr().err == "quire migrate: interrupted\n"
+
+
+def test_a_malformed_database_url_is_one_line_not_a_traceback(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    with pytest.raises(SystemExit) as refusal:
+        cli.main(["token", "someone@example.com"])
+    assert str(refusal.value.code).startswith("quire token: DatabaseUrlError: DATABASE_URL must")
 
 
 def test_a_database_out_of_reach_is_one_line_not_a_traceback(
