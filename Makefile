@@ -71,12 +71,12 @@ format: install ## ruff format + fix
 lint: install ## ruff + mypy strict + bandit
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy .
-	@$(VENV)/bin/bandit -q -c pyproject.toml -r api db
+	@$(PY) -m mypy .
+	@$(PY) -m bandit -q -c pyproject.toml -r api db
 
 test: lint ## lint, then every test against a real PostgreSQL, with coverage (PYTEST_ARGS=… for some)
-	@$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
-	@$(VENV)/bin/coverage report $(if $(PYTEST_ARGS),,--fail-under=85)
+	@$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
+	@$(PY) -m coverage report $(if $(PYTEST_ARGS),,--fail-under=85)
 
 fuzz: install ## schemathesis on every operation with a big budget (EXAMPLES=… per operation)
 	@TEST_FUZZ_EXAMPLES=$(if $(EXAMPLES),$(EXAMPLES),150) $(PY) scripts/fuzz.py

@@ -29,7 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import MAX_TOKEN_LIFETIME_SECONDS, issue_token
 from api.server import HeadLimitedHttpToolsProtocol
-from api.settings import FORGEABLE_TOKENS_REFUSAL, Settings, accepts_forged_tokens, get_settings
+from api.settings import (
+    FORGEABLE_TOKENS_REFUSAL,
+    Settings,
+    accepts_forged_tokens,
+    get_settings,
+    settings_problems,
+)
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres, EmbeddedPostgresError
 from db.engine import create_engine, create_sessionmaker
@@ -389,17 +395,9 @@ def load_settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as error:
-        raise SystemExit(f"quire: invalid configuration\n{_problems(error)}") from None
+        raise SystemExit(f"quire: invalid configuration\n{settings_problems(error)}") from None
     except SettingsError as error:
         raise SystemExit(f"quire: invalid configuration: {error}") from None
-
-
-def _problems(error: ValidationError) -> str:
-    # Input values stay out of the message: they may be secrets or passwords.
-    details = error.errors(include_url=False, include_input=False, include_context=False)
-    return "\n".join(
-        f"  {'.'.join(map(str, (error.title, *d['loc'])))}: {d['msg']}" for d in details
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

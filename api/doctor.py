@@ -25,7 +25,7 @@ from storage3.utils import StorageException
 from supabase import ClientOptions, create_client
 
 from api.auth import ASYMMETRIC_ALGORITHMS
-from api.settings import LOCAL_JWT_SECRET, Settings, get_settings
+from api.settings import LOCAL_JWT_SECRET, Settings, get_settings, settings_problems
 from api.storage import AVATAR_MEDIA_TYPES, MAX_AVATAR_BYTES
 from db.engine import create_engine
 from db.migrate import alembic_config
@@ -304,7 +304,11 @@ def main() -> int:
     try:
         settings = get_settings()
     except ValidationError as error:
-        print(render("settings", Outcome("fail", str(error))))
+        print(
+            render(
+                "settings", Outcome("fail", f"invalid configuration\n{settings_problems(error)}")
+            )
+        )
         return 1
     return asyncio.run(diagnose(settings))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_JWT_SECRET = "quire-local-development-secret-not-for-production"  # noqa: S105  # nosec B105
@@ -131,6 +131,15 @@ class Settings(BaseSettings):
         if not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")
         return self
+
+
+def settings_problems(error: ValidationError) -> str:
+    """What is wrong in the settings, a line each, without the values given."""
+    # Input values stay out of the message: they may be secrets or passwords.
+    details = error.errors(include_url=False, include_input=False, include_context=False)
+    return "\n".join(
+        f"  {'.'.join(map(str, (error.title, *d['loc'])))}: {d['msg']}" for d in details
+    )
 
 
 def _bare_project_url(url: str) -> bool:

@@ -17,7 +17,13 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from api import doctor
-from api.settings import LOCAL_JWT_SECRET, DatabaseSettings, Settings, SupabaseSettings
+from api.settings import (
+    LOCAL_JWT_SECRET,
+    DatabaseSettings,
+    Settings,
+    SupabaseSettings,
+    get_settings,
+)
 from db import migrate
 from db.embedded import free_port
 from db.engine import create_engine
@@ -352,3 +358,19 @@ async def test_a_ready_project_exits_zero(
 async def test_skipped_checks_say_why(capsys: Any) -> None:
     assert await doctor.diagnose(settings_for()) == 0
     assert "storage     skipped (SUPABASE_URL not set" in capsys.readouterr().out
+
+
+def test_invalid_settings_fail_without_echoing_their_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The values given may be secrets: the CLI leaves them out, and so does the doctor."""
+    monkeypatch.setenv("SUPABASE_URL", "https://abc.supabase.co/rest/v1/?key=secret-value")
+    get_settings.cache_clear()
+    try:
+        assert doctor.main() == 1
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "settings" in out
+    assert "the project's URL alone" in out
+    assert "secret-value" not in out
