@@ -423,7 +423,12 @@ COMMON_FAILURES = (OSError, DBAPIError, EmbeddedPostgresError, CommandError, Dat
 def _first_line(error: BaseException) -> str:
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    if getattr(cause, "sqlstate", None) == UNDEFINED_TABLE:
+        return f"{lines[0]}: the database is not migrated; run `make migrate` first"
     return f"{type(cause).__name__}: {lines[0]}"
+
+
+UNDEFINED_TABLE = "42P01"
 
 
 if __name__ == "__main__":

@@ -330,3 +330,16 @@ def test_a_new_revision_continues_the_numbering() -> None:
     numbers = [int(s.revision) for s in ScriptDirectory.from_config(config).walk_revisions()]
 
     assert cli._next_revision_id(config) == f"{max(numbers) + 1:04d}"
+
+
+async def test_a_command_on_a_database_not_yet_migrated_says_to_migrate(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, direct_url: str
+) -> None:
+    """`make token` on a fresh clone ran before `make migrate`: 'relation does not exist'."""
+    url = await recreate_database(direct_url, "cli_unmigrated")
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SystemExit) as refusal:
+        await asyncio.to_thread(cli.main, ["token", "someone@example.com"])
+    message = str(refusal.value.code)
+    assert message.startswith('quire token: relation "auth.users" does not exist'), message
+    assert message.endswith("run `make migrate` first")
