@@ -35,6 +35,7 @@ from api.settings import (
     accepts_forged_tokens,
     get_settings,
     settings_problems,
+    unread_env_file_names,
 )
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres, EmbeddedPostgresError
@@ -392,6 +393,11 @@ def parser() -> argparse.ArgumentParser:
 
 def load_settings() -> Settings:
     """The settings, or an exit that says what is wrong in them, without a traceback."""
+    for name, meant in unread_env_file_names().items():
+        print(
+            f"quire: .env sets {name}, which Quire does not read; did you mean {meant}?",
+            file=sys.stderr,
+        )
     try:
         return get_settings()
     except ValidationError as error:

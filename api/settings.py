@@ -1,11 +1,13 @@
 """Configuration, one small class per concern, read from the environment and `.env`."""
 
+import difflib
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -131,6 +133,27 @@ class Settings(BaseSettings):
         if not self.database.url:
             raise ValueError("DATABASE_URL must be set in production")
         return self
+
+
+def unread_env_file_names(path: Path = Path(ENV_FILE)) -> dict[str, str]:
+    """Names in `.env` that Quire does not read but nearly does (`DATABSE_URL`), with the one
+    meant: a mistyped name is ignored, and its value silently replaced by a default."""
+    known = setting_names()
+    written = dotenv_values(path) if path.is_file() else {}
+    meant = {
+        name: difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.85) for name in written
+    }
+    return {name: close[0] for name, close in meant.items() if close and name.upper() not in known}
+
+
+def setting_names() -> list[str]:
+    """Every environment variable the settings read."""
+    groups = (AppSettings, DatabaseSettings, SupabaseSettings, ServerSettings)
+    return [
+        f"{group.model_config.get('env_prefix', '')}{field}".upper()
+        for group in groups
+        for field in group.model_fields
+    ]
 
 
 def settings_problems(error: ValidationError) -> str:

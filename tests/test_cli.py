@@ -343,3 +343,19 @@ async def test_a_command_on_a_database_not_yet_migrated_says_to_migrate(
     message = str(refusal.value.code)
     assert message.startswith('quire token: relation "auth.users" does not exist'), message
     assert message.endswith("run `make migrate` first")
+
+
+def test_a_mistyped_name_in_env_is_pointed_out(
+    unconfigured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ignored, DATABSE_URL would leave the embedded database in use without a word."""
+    (unconfigured / ".env").write_text(
+        "DATABSE_URL=postgresql://db.example.com/quire\nSUPABASE_JWT_SECRT=x\n"
+        "SUPABASE_ANON_KEY=for-the-frontend\nQUIRE_ENVIRONMENT=local\n"
+    )
+    cli.load_settings()
+    assert capsys.readouterr().err.splitlines() == [
+        "quire: .env sets DATABSE_URL, which Quire does not read; did you mean DATABASE_URL?",
+        "quire: .env sets SUPABASE_JWT_SECRT, which Quire does not read; "
+        "did you mean SUPABASE_JWT_SECRET?",
+    ]
