@@ -227,11 +227,13 @@ def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     with migration_database(settings) as url:
         migrate.upgrade(url, args.revision)
+        print(f"quire migrate: the database is at {migrate.current(url)}")
 
 
 def cmd_downgrade(settings: Settings, args: argparse.Namespace) -> None:
     with migration_database(settings) as url:
         migrate.downgrade(url, args.revision)
+        print(f"quire downgrade: the database is at {migrate.current(url)}")
 
 
 def cmd_revision(settings: Settings, args: argparse.Namespace) -> None:

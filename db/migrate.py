@@ -1,5 +1,6 @@
 """Run Alembic programmatically against a given database URL."""
 
+import io
 from pathlib import Path
 
 from alembic import command
@@ -25,6 +26,15 @@ def upgrade(database_url: str, revision: str = "head", *, lock_timeout: str | No
 
 def downgrade(database_url: str, revision: str = "-1") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str) -> str:
+    """The database's revision as Alembic shows it (`0023 (head)`), or `none`."""
+    shown = io.StringIO()
+    command.current(
+        Config(str(ALEMBIC_INI), stdout=shown, attributes={"database_url": database_url})
+    )
+    return shown.getvalue().strip() or "none"
 
 
 def check(database_url: str) -> None:

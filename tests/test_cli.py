@@ -359,3 +359,18 @@ def test_a_mistyped_name_in_env_is_pointed_out(
         "quire: .env sets SUPABASE_JWT_SECRT, which Quire does not read; "
         "did you mean SUPABASE_JWT_SECRET?",
     ]
+
+
+async def test_migrate_and_downgrade_say_where_the_database_is(
+    unconfigured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    direct_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = await recreate_database(direct_url, "cli_moves")
+    monkeypatch.setenv("DATABASE_URL", url)
+    await asyncio.to_thread(cli.main, ["migrate"])
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert capsys.readouterr().out == f"quire migrate: the database is at {head} (head)\n"
+    await asyncio.to_thread(cli.main, ["downgrade"])
+    assert capsys.readouterr().out.startswith("quire downgrade: the database is at 00")

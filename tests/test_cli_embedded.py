@@ -161,6 +161,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
     monkeypatch.setattr(cli, "embedded_server", lambda settings: server)
     for name in ("upgrade", "downgrade", "check"):
         monkeypatch.setattr(migrate, name, server.use)
+    monkeypatch.setattr(migrate, "current", lambda url: "0001")
     monkeypatch.setattr("alembic.command.revision", server.use)
     monkeypatch.setattr("db.seed.seed", server.use_async)
     monkeypatch.setattr(cli, "_on_engine", server.use_async)
