@@ -41,8 +41,8 @@ db: install ## start only the local database and print its URL
 db-stop: install ## stop the local database (data is kept in .data/postgres)
 	@$(CLI) db-stop
 
-psql: install ## open psql on the configured database
-	@$(CLI) psql
+psql: install ## open psql on the configured database (ARGS="-c 'select 1'" for psql's own)
+	@$(CLI) psql $(ARGS)
 
 migrate: install ## alembic upgrade head
 	@$(CLI) migrate

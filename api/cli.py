@@ -220,7 +220,8 @@ def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
     with local_database(settings) as url:
         # The URL's SSL settings too: without them psql would not verify the server.
         env = {**os.environ, **parse_database_url(url).libpq_environment()}
-        status = subprocess.call([str(BIN_DIR / "psql")], env=env)  # noqa: S603  # nosec B603
+        command = [str(BIN_DIR / "psql"), *args.arguments]
+        status = subprocess.call(command, env=env)  # noqa: S603  # nosec B603
     raise SystemExit(status)
 
 
@@ -360,10 +361,11 @@ def parser() -> argparse.ArgumentParser:
     for name, run in (
         ("db", cmd_db),
         ("db-stop", cmd_db_stop),
-        ("psql", cmd_psql),
         ("check", cmd_check),
     ):
         commands.add_parser(name).set_defaults(run=run)
+    psql = commands.add_parser("psql", help="psql on the database; what follows is psql's")
+    psql.set_defaults(run=cmd_psql, passes_arguments_on=True, arguments=[])
     up = commands.add_parser("migrate", help="alembic upgrade")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(run=cmd_migrate)
@@ -409,7 +411,12 @@ def load_settings() -> Settings:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    commands = parser()
+    # psql's own options (`-c 'select 1'`) go to psql, which argparse would take for ours.
+    args, unknown = commands.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_arguments_on", False):
+        commands.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.arguments = unknown
     try:
         args.run(load_settings(), args)
     except COMMON_FAILURES as error:

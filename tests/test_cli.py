@@ -374,3 +374,23 @@ async def test_migrate_and_downgrade_say_where_the_database_is(
     assert capsys.readouterr().out == f"quire migrate: the database is at {head} (head)\n"
     await asyncio.to_thread(cli.main, ["downgrade"])
     assert capsys.readouterr().out.startswith("quire downgrade: the database is at 00")
+
+
+def test_psql_passes_its_own_arguments_on_and_other_commands_refuse_them(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[list[str]] = []
+
+    def call(command: list[str], **options: object) -> int:
+        ran.append(command)
+        return 0
+
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    monkeypatch.setattr("subprocess.call", call)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["psql", "-tA", "-c", "select 1"])
+    assert exit_.value.code == 0
+    assert ran[0][1:] == ["-tA", "-c", "select 1"]
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["token", "someone@example.com", "-c", "select 1"])
+    assert refused.value.code == 2
