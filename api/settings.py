@@ -160,9 +160,19 @@ def settings_problems(error: ValidationError) -> str:
     """What is wrong in the settings, a line each, without the values given."""
     # Input values stay out of the message: they may be secrets or passwords.
     details = error.errors(include_url=False, include_input=False, include_context=False)
-    return "\n".join(
-        f"  {'.'.join(map(str, (error.title, *d['loc'])))}: {d['msg']}" for d in details
-    )
+    return "\n".join(f"  {_variable(error.title, d['loc'])}: {d['msg']}" for d in details)
+
+
+def _variable(group: str, location: tuple[int | str, ...]) -> str:
+    """The environment variable a setting is read from (`DATABASE_POOL_SIZE`), as users
+    wrote it, rather than the class and field that hold it."""
+    prefixes = {
+        cls.__name__: cls.model_config.get("env_prefix", "")
+        for cls in (AppSettings, DatabaseSettings, SupabaseSettings, ServerSettings)
+    }
+    if group in prefixes and location:
+        return f"{prefixes[group]}{location[0]}".upper()
+    return ".".join(map(str, (group, *location)))
 
 
 def _bare_project_url(url: str) -> bool:
