@@ -24,7 +24,7 @@ $(UV):
 	@.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	@$(UV) sync --frozen --quiet --python python3
+	@$(UV) sync --locked --quiet --python python3
 	@touch $@
 
 install: $(STAMP) ## create .venv with locked dependencies
