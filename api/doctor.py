@@ -33,6 +33,10 @@ from db.url import DatabaseTarget, PoolMode, parse_database_url
 
 Status = Literal["ok", "warn", "fail", "skipped"]
 HTTP_TIMEOUT_SECONDS = 10
+# Supabase's API keys: `sb_publishable_…` for browsers, `sb_secret_…` for servers; legacy keys
+# are JWTs naming their role.
+PUBLISHABLE_KEY_PREFIX = "sb_publishable_"
+SECRET_KEY_PREFIX = "sb_secret_"  # noqa: S105  # nosec B105  # a prefix, not a secret
 
 UNPROTECTED_TABLES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -224,6 +228,8 @@ async def check_storage(settings: Settings) -> Outcome:
     if supabase.service_role_key is None:
         return Outcome("skipped", "SUPABASE_SERVICE_ROLE_KEY not set; avatars are stored locally")
     key = supabase.service_role_key.get_secret_value()
+    if mistaken := _not_a_service_key(key):
+        return Outcome("fail", f"SUPABASE_SERVICE_ROLE_KEY is {mistaken}, not the service_role key")
     name = supabase.avatars_bucket
     try:
         bucket = await asyncio.to_thread(_bucket, supabase.url, key, name)
@@ -238,6 +244,21 @@ async def check_storage(settings: Settings) -> Outcome:
     if problems := _bucket_problems(bucket):
         return Outcome("fail", f"bucket {name!r}: {'; '.join(problems)}")
     return Outcome("ok", f"bucket {name!r} is present and public")
+
+
+def _not_a_service_key(key: str) -> str | None:
+    """What the key is instead, when it is plainly not a service key: a publishable key, or a
+    legacy key (a JWT) whose role is another. Storage would answer those as if the bucket
+    were missing, since Row Level Security hides it from them."""
+    if key.startswith(PUBLISHABLE_KEY_PREFIX):
+        return "a publishable key"
+    if key.startswith(SECRET_KEY_PREFIX):
+        return None
+    try:
+        role = jwt.decode(key, options={"verify_signature": False}).get("role")
+    except jwt.PyJWTError:
+        return None
+    return f"the {role} key" if isinstance(role, str) and role != "service_role" else None
 
 
 def _bucket(url: str, service_role_key: str, name: str) -> SyncBucket:

@@ -320,6 +320,37 @@ async def test_a_missing_bucket_fails(project: SupabaseProjectStandIn) -> None:
     assert "no bucket 'avatars'" in missing.detail
 
 
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        (jwt.encode({"role": "anon", "iss": "supabase"}, PROJECT_SECRET), "the anon key"),
+        ("sb_publishable_abc123", "a publishable key"),
+    ],
+    ids=["legacy anon", "publishable"],
+)
+async def test_a_key_that_is_not_the_service_key_is_named(
+    project: SupabaseProjectStandIn, key: str, named: str
+) -> None:
+    """Storage would answer it as if the bucket were missing: RLS hides buckets from it."""
+    outcome = await doctor.check_storage(
+        settings_for(supabase_url=project.url, service_role_key=key)
+    )
+    assert outcome == doctor.Outcome(
+        "fail", f"SUPABASE_SERVICE_ROLE_KEY is {named}, not the service_role key"
+    )
+    assert project.storage_headers == {}, "Storage is not asked"
+
+
+async def test_a_service_key_of_either_kind_is_used(project: SupabaseProjectStandIn) -> None:
+    project.buckets = {"avatars": {}}
+    legacy = jwt.encode({"role": "service_role", "iss": "supabase"}, PROJECT_SECRET)
+    for key in (legacy, "sb_secret_abc123"):
+        outcome = await doctor.check_storage(
+            settings_for(supabase_url=project.url, service_role_key=key)
+        )
+        assert outcome.status == "ok", (key, outcome)
+
+
 async def test_storage_is_skipped_without_its_configuration(
     project: SupabaseProjectStandIn,
 ) -> None:
