@@ -38,6 +38,15 @@ HTTP_TIMEOUT_SECONDS = 10
 PUBLISHABLE_KEY_PREFIX = "sb_publishable_"
 SECRET_KEY_PREFIX = "sb_secret_"  # noqa: S105  # nosec B105  # a prefix, not a secret
 
+# The connections still open to clients like Quire: the limit, less those reserved for
+# superusers and roles, less those open now (Supabase's own services hold some).
+SERVER_FACTS = """
+SELECT current_setting('server_version'),
+       current_setting('max_connections')::int
+       - current_setting('superuser_reserved_connections')::int
+       - coalesce(current_setting('reserved_connections', true)::int, 0)
+       - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int
+"""
 UNPROTECTED_TABLES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
@@ -76,13 +85,26 @@ async def check_database(settings: Settings) -> Outcome:
     if not settings.database.url:
         return Outcome("skipped", "DATABASE_URL not set; `make dev` uses the embedded database")
     target = parse_database_url(settings.database.url, pool_mode=settings.database.pool_mode)
-    rows = await _query(
-        settings.database.url, target.pool_mode, "SELECT current_setting('server_version')"
-    )
-    found = f"PostgreSQL {rows[0][0]} at {target.redacted()}, {_pool_mode(target)}"
+    rows = await _query(settings.database.url, target.pool_mode, SERVER_FACTS)
+    version, open_to_clients = rows[0]
+    found = f"PostgreSQL {version} at {target.redacted()}, {_pool_mode(target)}"
     if target.is_transaction_pooler and not settings.database.direct_url:
         return Outcome("warn", f"{found}; set DATABASE_DIRECT_URL (port 5432) for migrations")
+    wanted = _connections_wanted(settings)
+    # Behind a transaction pooler, the server's limit is the pooler's business, not ours.
+    if not target.is_transaction_pooler and wanted > open_to_clients:
+        return Outcome(
+            "warn",
+            f"{found}; a server would hold up to {wanted} connections (DATABASE_POOL_SIZE + "
+            f"DATABASE_MAX_OVERFLOW, times WEB_CONCURRENCY), and the database takes "
+            f"{open_to_clients} more: lower them, or use the transaction pooler",
+        )
     return Outcome("ok", found)
+
+
+def _connections_wanted(settings: Settings) -> int:
+    database = settings.database
+    return (database.pool_size + database.max_overflow) * settings.server.web_concurrency
 
 
 def _pool_mode(target: DatabaseTarget) -> str:

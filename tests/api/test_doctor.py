@@ -20,6 +20,7 @@ from api import doctor
 from api.settings import (
     LOCAL_JWT_SECRET,
     DatabaseSettings,
+    ServerSettings,
     Settings,
     SupabaseSettings,
     get_settings,
@@ -108,10 +109,16 @@ def settings_for(
     supabase_url: str | None = None,
     secret: str = LOCAL_JWT_SECRET,
     service_role_key: str | None = None,
+    pool_size: int = 1,
 ) -> Settings:
-    """Every setting the checks read, explicit: nothing comes from the environment or `.env`."""
+    """Every setting the checks read, explicit: nothing comes from the environment or `.env`.
+
+    One connection, one worker: the database the tests share has others open besides."""
     return Settings(
-        database=DatabaseSettings(url=database_url, direct_url=direct_url, pool_mode=pool_mode),
+        database=DatabaseSettings(
+            url=database_url, direct_url=direct_url, pool_mode=pool_mode, pool_size=pool_size
+        ),
+        server=ServerSettings(web_concurrency=1),
         supabase=SupabaseSettings(
             url=supabase_url,
             jwt_secret=SecretStr(secret),
@@ -161,6 +168,20 @@ async def test_a_view_the_data_api_may_read_past_rls_fails(database_url: str) ->
         async with engine.begin() as connection:
             await connection.execute(text(f"DROP VIEW IF EXISTS {view}"))
         await engine.dispose()
+
+
+async def test_more_connections_than_the_database_takes_is_a_warning(
+    database_url: str, direct_url: str
+) -> None:
+    settings = settings_for(
+        database_url, pool_mode=POOL_MODE, direct_url=direct_url, pool_size=100_000
+    )
+    crowded = await doctor.check_database(settings)
+    if POOL_MODE == "transaction":
+        assert crowded.status == "ok"  # the pooler's business
+    else:
+        assert crowded.status == "warn"
+        assert "up to 100000 connections" in crowded.detail
 
 
 async def test_the_transaction_pooler_needs_a_direct_url_for_migrations(
