@@ -176,11 +176,20 @@ async def test_the_trigger_and_searches_use_one_configuration(session: AsyncSess
     assert f"'{SEARCH_CONFIGURATION}'::regconfig" in (await run_sql(session, body)).scalar_one()
 
 
+BMP = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
+# The blanks past the BMP, each range's ends and a neighbour, and visible characters there.
+BEYOND_THE_BMP = [
+    chr(code)
+    for code in (0x1BC9F, 0x1BCA0, 0x1BCA3, 0x1BCA4, 0x1D172, 0x1D173, 0x1D17A, 0x1D17B,
+                 0xE0000, 0xE0001, 0xE0002, 0xE001F, 0xE0020, 0xE007F, 0xE0080, 0x1F600, 0x10000)
+]  # fmt: skip
+
+
 async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession) -> None:
     """The title rule as PostgreSQL holds it, against the API's, over every character of the
-    Basic Multilingual Plane alone, between letters and after one (the Data API's writes and
-    the API's must agree)."""
-    characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
+    Basic Multilingual Plane and the blanks beyond it, alone, between letters and after one
+    (the Data API's writes and the API's must agree)."""
+    characters = [*BMP, *BEYOND_THE_BMP]
     titles = [title for c in characters for title in (c, f"a{c}b", f"{c}a")]
     [rule] = await column(
         session,
@@ -202,8 +211,9 @@ async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession
 
 async def test_the_database_takes_the_avatar_urls_the_api_takes(session: AsyncSession) -> None:
     """The avatar URL rule as PostgreSQL holds it, against the API's, over every character of
-    the Basic Multilingual Plane in the host, in the user part, in the path, and alone."""
-    characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]
+    the Basic Multilingual Plane and the blanks beyond it, in the host, in the user part, in
+    the path, and alone."""
+    characters = [*BMP, *BEYOND_THE_BMP]
     forms = ("https://{}", "https://a{}b", "https://{}@a", "http://a/{}", "https://a?{}#b")
     urls = [form.format(c) for c in characters for form in forms]
     [rule] = await column(
