@@ -1,7 +1,8 @@
 """Preflight for a deployment: `python -m api.doctor` (`make doctor`).
 
 Checks what the configured project needs, each reported as ok, warn, fail or skipped with
-its reason: the database (reachable, pool mode), migrations (at head), Row Level Security
+its reason: one project named throughout, the database (reachable, pool mode, room for the
+pools), migrations (at head), Row Level Security
 (every public table), token verification (JWKS or JWT secret) and the avatars bucket. The
 exit status is 1 when any check fails. Secrets are never printed.
 """
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -308,7 +310,47 @@ def _bucket_problems(bucket: SyncBucket) -> list[str]:
     return problems
 
 
+async def check_project(settings: Settings) -> Outcome:
+    """DATABASE_URL, DATABASE_DIRECT_URL and SUPABASE_URL name one Supabase project."""
+    named = {
+        name: ref
+        for name, ref in (
+            ("DATABASE_URL", _database_project(settings.database.url)),
+            ("DATABASE_DIRECT_URL", _database_project(settings.database.direct_url)),
+            ("SUPABASE_URL", _api_project(settings.supabase.url)),
+        )
+        if ref
+    }
+    if len(named) < 2:
+        return Outcome("skipped", "fewer than two settings name a Supabase project")
+    if len(set(named.values())) > 1:
+        listed = ", ".join(f"{name} {ref}" for name, ref in named.items())
+        return Outcome("fail", f"the settings name different projects: {listed}")
+    return Outcome("ok", f"{', '.join(named)} all name project {next(iter(named.values()))}")
+
+
+def _database_project(url: str | None) -> str | None:
+    """The project a Supabase connection string names: `db.<ref>.supabase.co`, or the
+    poolers' user `postgres.<ref>`."""
+    if not url:
+        return None
+    target = parse_database_url(url).url
+    host, user = target.host or "", target.username or ""
+    if host.startswith("db.") and host.endswith(".supabase.co"):
+        return host.removeprefix("db.").removesuffix(".supabase.co")
+    if host.endswith(".pooler.supabase.com") and user.startswith("postgres."):
+        return user.removeprefix("postgres.")
+    return None
+
+
+def _api_project(url: str | None) -> str | None:
+    """The project `https://<ref>.supabase.co` names (a custom domain names none)."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host.removesuffix(".supabase.co") if host.endswith(".supabase.co") else None
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
+    ("project", check_project),
     ("database", check_database),
     ("migrations", check_migrations),
     ("rls", check_rls),

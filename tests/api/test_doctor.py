@@ -401,10 +401,54 @@ async def test_a_ready_project_exits_zero(
     assert await doctor.diagnose(settings) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
-        "database", "migrations", "rls", "auth", "storage",
+        "project", "database", "migrations", "rls", "auth", "storage",
     ]  # fmt: skip
-    assert all(" ok: " in line for line in lines)
+    # The stand-ins are on loopback: no setting names a Supabase project.
+    assert lines[0].startswith("project     skipped")
+    assert all(" ok: " in line for line in lines[1:])
     assert SERVICE_ROLE_KEY not in "\n".join(lines)
+
+
+POOLER = "postgresql://postgres.{}:pw@aws-0-eu-west-1.pooler.supabase.com:{}/postgres"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "direct_url", "supabase_url", "outcome"),
+    [
+        (
+            POOLER.format("abcd", 6543),
+            "postgresql://postgres:pw@db.abcd.supabase.co:5432/postgres",
+            "https://abcd.supabase.co",
+            doctor.Outcome(
+                "ok", "DATABASE_URL, DATABASE_DIRECT_URL, SUPABASE_URL all name project abcd"
+            ),
+        ),
+        (
+            POOLER.format("prod", 6543),
+            POOLER.format("prod", 5432),
+            "https://staging.supabase.co",
+            doctor.Outcome(
+                "fail",
+                "the settings name different projects: DATABASE_URL prod, "
+                "DATABASE_DIRECT_URL prod, SUPABASE_URL staging",
+            ),
+        ),
+        (
+            "postgresql://postgres@127.0.0.1:5432/quire",
+            None,
+            "https://abcd.supabase.co",
+            doctor.Outcome("skipped", "fewer than two settings name a Supabase project"),
+        ),
+    ],
+    ids=["one project", "two projects", "one named"],
+)
+async def test_the_settings_name_one_project(
+    database_url: str, direct_url: str | None, supabase_url: str, outcome: doctor.Outcome
+) -> None:
+    """Staging's database with production's Auth would verify one project's tokens against
+    the other's users."""
+    settings = settings_for(database_url, direct_url=direct_url, supabase_url=supabase_url)
+    assert await doctor.check_project(settings) == outcome
 
 
 async def test_skipped_checks_say_why(capsys: Any) -> None:
