@@ -1,5 +1,6 @@
 """The OpenAPI document describes every route, its parameters, bodies and errors."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -95,3 +96,21 @@ async def test_created_post_has_201_and_delete_204(app: FastAPI) -> None:
     )
     assert limit["schema"]["maximum"] == 100
     assert limit["schema"]["minimum"] == 1
+
+
+def _patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+async def test_every_pattern_reads_alike_in_javascript(app: FastAPI) -> None:
+    """Clients compile the document's patterns as ECMA-262 regular expressions, where `\\U`
+    and `\\x{…}` mean something else or nothing: only `\\uXXXX` escapes, for the BMP."""
+    patterns = _patterns(app.openapi())
+    assert patterns, "the document carries the models' patterns"
+    unreadable = [p for p in patterns if re.search(r"\\U|\\x\{|\\u\{|[\U00010000-\U0010ffff]", p)]
+    assert unreadable == []

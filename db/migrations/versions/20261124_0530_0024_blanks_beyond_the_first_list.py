@@ -1,10 +1,9 @@
-"""Titles and avatar URLs: the Arabic letter mark, Hangul fillers and tag characters are blanks
+"""Titles and avatar URLs: the Arabic letter mark, Hangul fillers, annotation marks are blanks
 
 The blanks the title rule and the avatar URL rule share (0019, 0022) left out characters that
 show nothing or reorder what is shown: the Arabic letter mark (a bidirectional mark, U+061C),
-the Hangul fillers, the interlinear annotation marks, the shorthand and musical format
-controls, and the tag characters (U+E0000 block). A title of them alone read as empty, and an
-avatar URL could hide one. Both rules are now the API's again (`BLANK` in db/models/base.py),
+the Hangul fillers and the interlinear annotation marks. A title of them alone read as empty,
+and an avatar URL could hide one. Both rules are now the API's again (`BLANK` in db/models/base.py),
 added NOT VALID, which checks new writes at once; 0025 validates the existing rows.
 
 Each replaces its constraint under the same name: every value the new rule takes, the old one
@@ -31,7 +30,6 @@ NOT_IN_A_LINE = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
 BLANK = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u180e\u2000-\u200f"
     r"\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0\ufff9-\ufffb"
-    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
 # As 0019 and 0022 had them.
 BLANK_BEFORE = (

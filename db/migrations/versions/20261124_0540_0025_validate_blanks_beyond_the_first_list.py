@@ -23,7 +23,6 @@ NOT_IN_A_LINE = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
 BLANK = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u180e\u2000-\u200f"
     r"\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0\ufff9-\ufffb"
-    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
 ONE_LINE = f"^[^{NOT_IN_A_LINE}]*[^{BLANK}][^{NOT_IN_A_LINE}]*$"
 IN_AUTHORITY = f"[^{BLANK}/?#@]"
