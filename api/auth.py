@@ -2,7 +2,6 @@
 projects), or ES256/RS256 with the keys the project publishes as a JWKS."""
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -12,11 +11,12 @@ from typing import Any
 
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ServiceUnavailable, Unauthorized
+from api.schemas.common import Name
 from api.settings import SupabaseSettings
-from db.models.base import ONE_LINE
 from db.models.user import NAME_MAX
 
 AUDIENCE = "authenticated"
@@ -33,7 +33,7 @@ STALE_KEYS_SECONDS = 24 * 3600
 MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
 # Where Supabase Auth keeps the name an OAuth provider gives, or one passed at sign-up.
 NAME_CLAIMS = ("full_name", "name")
-ONE_LINE_NAME = re.compile(ONE_LINE)
+NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
 @dataclass(frozen=True)
@@ -237,9 +237,13 @@ def _name(payload: Mapping[str, Any]) -> str | None:
         return None
     for key in NAME_CLAIMS:
         name = metadata.get(key)
-        shown = name.strip()[:NAME_MAX].strip() if isinstance(name, str) else ""
-        if shown and ONE_LINE_NAME.fullmatch(shown):
-            return shown
+        if not isinstance(name, str):
+            continue
+        try:
+            # The rule `PATCH /users/me` holds names to; a long one is cut to fit it first.
+            return NAME.validate_python(name.strip()[:NAME_MAX])
+        except ValidationError:
+            continue
     return None
 
 

@@ -153,30 +153,40 @@ async def check_rls(settings: Settings) -> Outcome:
     view there lets the Data API read past it."""
     if not settings.database.url:
         return Outcome("skipped", "DATABASE_URL not set")
-    url, pool_mode = settings.database.url, settings.database.pool_mode
-    unprotected = [row[0] for row in await _query(url, pool_mode, UNPROTECTED_TABLES)]
-    if unprotected:
+    unprotected_rows, exposed_rows, counted = await _queries(
+        settings.database.url,
+        settings.database.pool_mode,
+        UNPROTECTED_TABLES,
+        READABLE_PAST_RLS,
+        PUBLIC_TABLES,
+    )
+    if unprotected := [row[0] for row in unprotected_rows]:
         return Outcome(
             "fail",
             f"RLS disabled on {', '.join(unprotected)}: anyone holding the anon key can use "
             "them through the Data API",
         )
-    if exposed := [row[0] for row in await _query(url, pool_mode, READABLE_PAST_RLS)]:
+    if exposed := [row[0] for row in exposed_rows]:
         return Outcome(
             "fail",
             f"{', '.join(exposed)} can be read through the Data API past Row Level Security: "
             "set security_invoker = true on a view, or revoke anon's and authenticated's "
             "privilege to read it",
         )
-    count = (await _query(url, pool_mode, PUBLIC_TABLES))[0][0]
-    return Outcome("ok", f"enabled on all {count} tables in public")
+    return Outcome("ok", f"enabled on all {counted[0][0]} tables in public")
 
 
 async def _query(url: str, pool_mode: PoolMode | None, sql: str) -> Sequence[Any]:
+    [rows] = await _queries(url, pool_mode, sql)
+    return rows
+
+
+async def _queries(url: str, pool_mode: PoolMode | None, *statements: str) -> list[Sequence[Any]]:
+    """Each statement's rows, read over one connection."""
     engine = create_engine(url, pool_mode=pool_mode, use_pool=False)
     try:
         async with engine.connect() as connection:
-            return (await connection.execute(text(sql))).all()
+            return [(await connection.execute(text(sql))).all() for sql in statements]
     finally:
         await engine.dispose()
 

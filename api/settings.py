@@ -146,14 +146,22 @@ def unread_env_file_names(path: Path = Path(ENV_FILE)) -> dict[str, str]:
     return {name: close[0] for name, close in meant.items() if close and name.upper() not in known}
 
 
+# The settings, one class per concern, each read from variables under its prefix.
+SETTING_GROUPS: tuple[type[BaseSettings], ...] = (
+    AppSettings,
+    DatabaseSettings,
+    SupabaseSettings,
+    ServerSettings,
+)
+
+
 def setting_names() -> list[str]:
     """Every environment variable the settings read."""
-    groups = (AppSettings, DatabaseSettings, SupabaseSettings, ServerSettings)
-    return [
-        f"{group.model_config.get('env_prefix', '')}{field}".upper()
-        for group in groups
-        for field in group.model_fields
-    ]
+    return [_variable_of(group, field) for group in SETTING_GROUPS for field in group.model_fields]
+
+
+def _variable_of(group: type[BaseSettings], field: str) -> str:
+    return f"{group.model_config.get('env_prefix', '')}{field}".upper()
 
 
 def settings_problems(error: ValidationError) -> str:
@@ -166,12 +174,9 @@ def settings_problems(error: ValidationError) -> str:
 def _variable(group: str, location: tuple[int | str, ...]) -> str:
     """The environment variable a setting is read from (`DATABASE_POOL_SIZE`), as users
     wrote it, rather than the class and field that hold it."""
-    prefixes = {
-        cls.__name__: cls.model_config.get("env_prefix", "")
-        for cls in (AppSettings, DatabaseSettings, SupabaseSettings, ServerSettings)
-    }
-    if group in prefixes and location:
-        return f"{prefixes[group]}{location[0]}".upper()
+    held_by = next((cls for cls in SETTING_GROUPS if cls.__name__ == group), None)
+    if held_by is not None and location:
+        return _variable_of(held_by, str(location[0]))
     return ".".join(map(str, (group, *location)))
 
 

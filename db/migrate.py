@@ -30,10 +30,9 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
 
 def current(database_url: str) -> str:
     """The database's revision as Alembic shows it (`0023 (head)`), or `none`."""
-    shown = io.StringIO()
-    command.current(
-        Config(str(ALEMBIC_INI), stdout=shown, attributes={"database_url": database_url})
-    )
+    config = alembic_config(database_url)
+    config.stdout = shown = io.StringIO()
+    command.current(config)
     return shown.getvalue().strip() or "none"
 
 

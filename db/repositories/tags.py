@@ -50,12 +50,13 @@ async def find_or_create(session: AsyncSession, names: Sequence[str]) -> list[Ta
     A different name with the same slug ("C++" after "C") gets a suffixed slug.
     """
     wanted = {name.lower(): name for name in names}
+    # In one order for every request, the slugs': two requests that create the same new tags
+    # would otherwise each wait on a row the other inserted first (a deadlock). Names that
+    # clash clash by slug too, but slugs do not sort as names do ("ç" gives "c").
+    in_slug_order = sorted(wanted, key=_slug_order)
     found: dict[str, Tag] = {}
     for attempt in range(MAX_SLUG_ATTEMPTS):
-        # In one order for every request, the slugs': two requests that create the same new
-        # tags would otherwise each wait on a row the other inserted first (a deadlock). Names
-        # that clash clash by slug too, but slugs do not sort as names do ("ç" gives "c").
-        missing = [wanted[key] for key in sorted(wanted, key=_slug_order) if key not in found]
+        missing = [wanted[key] for key in in_slug_order if key not in found]
         if not missing:
             break
         suffix = _slug_suffix(attempt)
