@@ -188,51 +188,46 @@ BEYOND_THE_BMP = [
 
 async def test_the_database_takes_the_titles_the_api_takes(session: AsyncSession) -> None:
     """The title rule as PostgreSQL holds it, against the API's, over every character of the
-    Basic Multilingual Plane and the blanks beyond it, alone, between letters and after one
-    (the Data API's writes and the API's must agree)."""
-    characters = [*BMP, *BEYOND_THE_BMP]
-    titles = [title for c in characters for title in (c, f"a{c}b", f"{c}a")]
-    [rule] = await column(
-        session,
-        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
-        "WHERE conname = 'ck_posts_title_one_visible_line'",
-    )
-    taken = await column(
-        session,
-        f"SELECT {rule} FROM unnest(CAST(:titles AS text[])) AS sample(title)",
-        titles=titles,
-    )
-    api_title = TypeAdapter(Title)
-    disagreements = [
-        title for title, database_takes in zip(titles, taken, strict=True)
-        if database_takes != _takes(api_title, title)
-    ]  # fmt: skip
-    assert disagreements == []
+    Basic Multilingual Plane and the format characters beyond it, alone, between letters and
+    after one (the Data API's writes and the API's must agree)."""
+    titles = [title for c in [*BMP, *BEYOND_THE_BMP] for title in (c, f"a{c}b", f"{c}a")]
+    rule = "ck_posts_title_one_visible_line"
+    assert await _disagreements(session, rule, "title", titles, TypeAdapter(Title)) == []
 
 
 async def test_the_database_takes_the_avatar_urls_the_api_takes(session: AsyncSession) -> None:
     """The avatar URL rule as PostgreSQL holds it, against the API's, over every character of
-    the Basic Multilingual Plane and the blanks beyond it, in the host, in the user part, in
-    the path, and alone."""
-    characters = [*BMP, *BEYOND_THE_BMP]
+    the Basic Multilingual Plane and the format characters beyond it, in the host, in the user
+    part, in the path, and alone."""
     forms = ("https://{}", "https://a{}b", "https://{}@a", "http://a/{}", "https://a?{}#b")
-    urls = [form.format(c) for c in characters for form in forms]
+    urls = [form.format(c) for c in [*BMP, *BEYOND_THE_BMP] for form in forms]
+    rule = "ck_user_profiles_avatar_url_http"
+    assert await _disagreements(session, rule, "avatar_url", urls, TypeAdapter(AvatarUrl)) == []
+
+
+async def _disagreements(
+    session: AsyncSession,
+    constraint: str,
+    column_name: str,
+    values: list[str],
+    api_type: TypeAdapter[str],
+) -> list[str]:
+    """The values that the check `constraint`, read on `column_name`, and `api_type` judge
+    differently."""
     [rule] = await column(
         session,
-        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
-        "WHERE conname = 'ck_user_profiles_avatar_url_http'",
+        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint WHERE conname = :name",
+        name=constraint,
     )
     taken = await column(
         session,
-        f"SELECT {rule} FROM unnest(CAST(:urls AS text[])) AS sample(avatar_url)",
-        urls=urls,
+        f"SELECT {rule} FROM unnest(CAST(:values AS text[])) AS sample({column_name})",
+        values=values,
     )
-    api_url = TypeAdapter(AvatarUrl)
-    disagreements = [
-        url for url, database_takes in zip(urls, taken, strict=True)
-        if database_takes != _takes(api_url, url)
+    return [
+        value for value, database_takes in zip(values, taken, strict=True)
+        if database_takes != _takes(api_type, value)
     ]  # fmt: skip
-    assert disagreements == []
 
 
 def _takes(adapter: TypeAdapter[str], title: str) -> bool:
