@@ -3,18 +3,21 @@
 Every post has ~1 KB of content, 3 of 200 tags and, for nine in ten, a `published_at` within
 the last two years; every user has an `auth.users` account and a profile. Users and tags are
 copied in one transaction (asyncpg's binary COPY). Posts are drawn by PostgreSQL itself, over
-one connection per core, each in a transaction of its own: a post is a title and five
+one connection per core, each in a transaction of its own: a post is a title and three
 paragraphs from pools whose search documents are computed once, and its document is theirs
 joined, which costs a fraction of `to_tsvector` over the whole post (0018's trigger, skipped
-here as below, computes the same document). Posts are committed 20,000 at a time: an
+here as below, computes the same document). Posts are committed 50,000 at a time: an
 interrupted seed keeps its users and every chunk it committed, and its indexes are rebuilt
 all the same; when one connection fails, the other stops too.
 When the load at least doubles the posts, the secondary indexes are dropped first and rebuilt
 afterwards (one sort per index instead of a million inserts); every seed ends by creating
 those the models define and the database lacks, so a seed that was killed mid-load is mended
-by the next. A superuser skips per-row triggers as `pg_restore --disable-triggers` does: the
-published-post counts those triggers keep are recomputed at the end either way. Without
-superuser rights the triggers run: documents are then computed post by post, more slowly.
+by the next. A superuser skips per-row triggers as `pg_restore --disable-triggers` does, and
+the published-post counts those triggers keep are set at the end: into a database that held
+no posts and no counts, from what the seed drew (each post's author is drawn here, so users
+are copied with their counts); otherwise, or when the load stopped short, by recounting
+every post. Without superuser rights the triggers run: documents are then computed post by
+post, more slowly.
 """
 
 import argparse
@@ -24,6 +27,7 @@ import random
 import secrets
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -48,15 +52,23 @@ TAGS_PER_POST = 3  # INSERT_POSTS draws three distinct tags a post
 POSTS_PER_USER = 10
 DRAFT_EVERY = 10  # one post in ten is a draft: 90% published
 SPAN = timedelta(days=730)
-CHUNK = 20_000
-# A post is one of TITLES titles and five of PARAGRAPHS paragraphs (~1 KB): 20,000^5 contents.
+# Each chunk builds its hash tables over the pools afresh: 50,000 posts amortise that better
+# than 20,000 (300k posts, memory as below: 10.0-10.7 s of inserts against 11.3-11.8 s).
+CHUNK = 50_000
+# A post is one of TITLES titles and three of PARAGRAPHS paragraphs (~1 KB): 20,000^3
+# contents. Each piece is one more join and one more document joined for every post: with
+# five paragraphs of 195 characters, drawing a post cost PostgreSQL 21 µs, with three 17 µs.
 TITLES = 50_000
 PARAGRAPHS = 20_000
-PARAGRAPH_CHARS = 195
+PARAGRAPH_CHARS = 325
 MIN_POOL = 100  # titles and paragraphs, however few posts
 # The tables whose secondary indexes a large load rebuilds, and the work memory for that.
 REBUILT_TABLES = ("posts", "post_tags")
 MAINTENANCE_WORK_MEM = "512MB"
+# Enough for the pools' temporary tables (~20 MB) and the chunk's hash joins over them to stay
+# in memory: with the defaults (8 MB, 4 MB) every chunk read them back from files.
+TEMP_BUFFERS = "128MB"
+WORK_MEM = "64MB"
 
 TOPIC_WORDS = (
     "python postgres sql index query cache async http api design testing security performance "
@@ -74,52 +86,84 @@ POOL_TABLES = """
 CREATE TEMPORARY TABLE seed_titles (n bigint PRIMARY KEY, title text, slug text, document tsvector);
 CREATE TEMPORARY TABLE seed_paragraphs (n bigint PRIMARY KEY, content text, document tsvector);
 """
-# Posts $1…$2 of the load, one in $8 a draft, by authors $3, with tags of $4, published over
-# the span $5 before now, from pools of $6 titles and $7 paragraphs. A post's document is its
-# pieces' documents joined, as `to_tsvector` would compute it from the whole text (see
-# `indexed_words`); a link carries its post's `published_at` (migration 0006). Three distinct
-# tags: a first one, and two distinct steps past it, less than once round.
+# Posts $1…$2 of the load, one in $8 a draft, post n by author $3[$9[n - $1 + 1]], with tags
+# of $4, published over the span $5 before now, from pools of $6 titles and $7 paragraphs.
+# A post's document is its pieces' documents joined, as `to_tsvector` would compute it from
+# the whole text (see `indexed_words`); a link carries its post's `published_at` (migration
+# 0006). Three distinct tags: a first one, and two distinct steps past it, less than once
+# round. It returns the first and last row of each table it wrote (see `_set_hint_bits`).
+#
+# Ids are UUIDv7 (RFC 9562: the milliseconds since 1970, then random bits; version 4's bits
+# turned into 7's), made in the order rows are inserted, so that the primary keys of posts
+# and links grow at their right edge instead of at every page at once: 1M posts wrote 0.7 GB
+# less WAL and took 40 s of inserts instead of 46. A slug ends with its id's random end.
 INSERT_POSTS = """
 WITH drawn AS MATERIALIZED (
-    SELECT gen_random_uuid() AS id,
+    SELECT encode(set_bit(set_bit(
+               overlay(uuid_send(gen_random_uuid()) PLACING
+                       substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                                 FROM 3)
+                       FROM 1 FOR 6),
+               52, 1), 53, 1), 'hex')::uuid AS id,
            n % $8::int <> $8::int - 1 AS published,
            now() - random() * $5::interval AS at,
-           1 + floor(random() * cardinality($3::uuid[]))::int AS author,
+           ($9::int[])[n - $1::int + 1] AS author,
            1 + floor(random() * $6::int)::int AS title,
            ARRAY[1 + floor(random() * $7::int)::int, 1 + floor(random() * $7::int)::int,
-                 1 + floor(random() * $7::int)::int, 1 + floor(random() * $7::int)::int,
                  1 + floor(random() * $7::int)::int] AS paragraphs
     FROM generate_series($1::int, $2::int) AS n
 ), inserted AS (
     INSERT INTO public.posts (id, author_id, title, content, slug, is_published,
                               published_at, created_at, updated_at, search_vector)
     SELECT d.id, ($3::uuid[])[d.author], t.title,
-           concat_ws(' ', p1.content, p2.content, p3.content, p4.content, p5.content),
-           t.slug || '-' || left(replace(d.id::text, '-', ''), 16),
+           concat_ws(' ', p1.content, p2.content, p3.content),
+           t.slug || '-' || right(replace(d.id::text, '-', ''), 16),
            d.published, CASE WHEN d.published THEN d.at END,
            d.at - random() * interval '3 days', d.at,
-           t.document || p1.document || p2.document || p3.document || p4.document || p5.document
+           t.document || p1.document || p2.document || p3.document
     FROM drawn d
     JOIN pg_temp.seed_titles t ON t.n = d.title
     JOIN pg_temp.seed_paragraphs p1 ON p1.n = d.paragraphs[1]
     JOIN pg_temp.seed_paragraphs p2 ON p2.n = d.paragraphs[2]
     JOIN pg_temp.seed_paragraphs p3 ON p3.n = d.paragraphs[3]
-    JOIN pg_temp.seed_paragraphs p4 ON p4.n = d.paragraphs[4]
-    JOIN pg_temp.seed_paragraphs p5 ON p5.n = d.paragraphs[5]
-    RETURNING id, published_at
+    RETURNING id, published_at, ctid
+), linked AS (
+    INSERT INTO public.post_tags (post_id, tag_id, post_published_at)
+    SELECT i.id, ($4::uuid[])[1 + (i.first + picked.step) % cardinality($4::uuid[])], i.published_at
+    FROM (
+        SELECT id, published_at,
+               floor(random() * cardinality($4::uuid[]))::int AS first,
+               1 + floor(random() * (cardinality($4::uuid[]) - 1))::int AS a,
+               1 + floor(random() * (cardinality($4::uuid[]) - 2))::int AS b
+        FROM inserted
+    ) i
+    CROSS JOIN LATERAL (
+        VALUES (0), (least(i.a, i.b + (i.b >= i.a)::int)), (greatest(i.a, i.b + (i.b >= i.a)::int))
+    ) AS picked(step)
+    RETURNING ctid
 )
-INSERT INTO public.post_tags (post_id, tag_id, post_published_at)
-SELECT i.id, ($4::uuid[])[1 + (i.first + picked.step) % cardinality($4::uuid[])], i.published_at
+SELECT p.first_post, p.last_post, l.first_link, l.last_link
+FROM (SELECT min(ctid) AS first_post, max(ctid) AS last_post FROM inserted) p,
+     (SELECT min(ctid) AS first_link, max(ctid) AS last_link FROM linked) l
+"""
+# The rows from $1 to $2 (ctids) of a table, read so that they get their hint bits.
+READ_ROWS = "SELECT count(*) FROM {table} WHERE ctid >= $1::tid AND ctid <= $2::tid"
+# When the seed counted its users' posts itself, only the tags' counts are left, and every
+# link is this seed's: a published post's links carry its `published_at`.
+COUNT_TAGS = """
+UPDATE public.tags t SET published_post_count = c.n
 FROM (
-    SELECT id, published_at,
-           floor(random() * cardinality($4::uuid[]))::int AS first,
-           1 + floor(random() * (cardinality($4::uuid[]) - 1))::int AS a,
-           1 + floor(random() * (cardinality($4::uuid[]) - 2))::int AS b
-    FROM inserted
-) i
-CROSS JOIN LATERAL (
-    VALUES (0), (least(i.a, i.b + (i.b >= i.a)::int)), (greatest(i.a, i.b + (i.b >= i.a)::int))
-) AS picked(step)
+    SELECT tag_id, count(*) AS n FROM public.post_tags
+    WHERE post_published_at IS NOT NULL GROUP BY tag_id
+) c
+WHERE t.id = c.tag_id
+"""
+REFRESH_COUNTS = "SELECT public.refresh_published_post_counts()"
+# Whether the database holds no posts and no counts: then every count is this seed's to set.
+NOTHING_COUNTED = """
+SELECT NOT EXISTS (SELECT FROM public.posts)
+   AND NOT EXISTS (SELECT FROM public.users WHERE published_post_count <> 0)
+   AND NOT EXISTS (SELECT FROM public.tags WHERE published_post_count <> 0)
 """
 
 
@@ -203,18 +247,26 @@ async def seed(
     try:
         await _refuse_supabase_auth(connection)
         generator = Generator(rng, await indexed_words(connection, vocabulary(rng)))
+        authors = rng.choices(range(1, users + 1), k=posts)
         async with connection.transaction():
-            await _prepare(connection)
+            skips_triggers = await _prepare(connection)
+            # Counting what one knows is cheaper than recounting a million posts (5 s).
+            counts_own = skips_triggers and await connection.fetchval(NOTHING_COUNTED)
             tag_ids = await _upsert_tags(connection)
-            user_ids = await _copy_users(connection, generator, users)
+            published = published_posts(authors, users) if counts_own else [0] * users
+            user_ids = await _copy_users(connection, generator, published)
             if await _count_posts(connection) < posts:
                 await _drop_secondary_indexes(connection)
+        loaded = False
         try:
             with tqdm(total=posts, unit="post", disable=not progress, desc="seed") as bar:
-                await _insert_posts(url, generator, posts, user_ids, tag_ids, bar)
+                await _insert_posts(url, generator, authors, user_ids, tag_ids, bar)
+            loaded = True
         finally:
-            # A third of a large seed's time: the indexes get a progress bar of their own.
-            finishing = [*_index_creations(), "SELECT public.refresh_published_post_counts()"]
+            # A third of a large seed's time: the indexes get a progress bar of their own. A
+            # load that stopped short recounts everything: its users were counted in advance.
+            counting = COUNT_TAGS if counts_own and loaded else REFRESH_COUNTS
+            finishing = [*_index_creations(), counting]
             async with connection.transaction():
                 await _prepare(connection)
                 for statement in tqdm(finishing, unit="step", disable=not progress, desc="index"):
@@ -239,13 +291,17 @@ async def _refuse_supabase_auth(connection: asyncpg.Connection) -> None:
         )
 
 
-async def _prepare(connection: asyncpg.Connection) -> None:
+async def _prepare(connection: asyncpg.Connection) -> bool:
+    """Settings for the current transaction; whether its per-row triggers are skipped."""
     await connection.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+    await connection.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
     # The indexes dropped for the load are rebuilt afterwards with parallel workers.
     workers = max(1, (os.cpu_count() or 1))
     await connection.execute(f"SET LOCAL max_parallel_maintenance_workers = {workers}")
-    if await connection.fetchval("SELECT current_setting('is_superuser') = 'on'"):
-        await connection.execute("SET LOCAL session_replication_role = replica")
+    if not await connection.fetchval("SELECT current_setting('is_superuser') = 'on'"):
+        return False
+    await connection.execute("SET LOCAL session_replication_role = replica")
+    return True
 
 
 async def _count_posts(connection: asyncpg.Connection) -> int:
@@ -268,33 +324,42 @@ async def _upsert_tags(connection: asyncpg.Connection) -> list[uuid.UUID]:
     return [row["id"] for row in rows]
 
 
+def published_posts(authors: Sequence[int], users: int) -> list[int]:
+    """How many published posts each of `users` users has, when post n is by user
+    `authors[n]` (numbered from 1) and every `DRAFT_EVERY`th post is a draft."""
+    counts = Counter(authors)
+    counts.subtract(authors[DRAFT_EVERY - 1 :: DRAFT_EVERY])
+    return [counts[number] for number in range(1, users + 1)]
+
+
 async def _copy_users(
-    connection: asyncpg.Connection, generator: Generator, count: int
+    connection: asyncpg.Connection, generator: Generator, published: Sequence[int]
 ) -> list[uuid.UUID]:
+    """Copy one user (account, user, profile) per entry of `published`, their post counts."""
     run = secrets.token_hex(4)
     rng = generator.rng
     accounts = []
-    for number in range(count):
+    for number, count in enumerate(published):
         name = f"{generator.text(4).title()} {generator.text(6).title()}"[:NAME_MAX]
-        accounts.append((uuid.uuid4(), f"reader{number}.{run}@example.com", name))
+        accounts.append((uuid.uuid4(), f"reader{number}.{run}@example.com", name, count))
     joined = [(generator.moment(), account) for account in accounts]
     await connection.copy_records_to_table(
         "users",
         schema_name="auth",
         columns=["id", "email", "created_at"],
-        records=[(key, email, at) for at, (key, email, _) in joined],
+        records=[(key, email, at) for at, (key, email, _, _) in joined],
     )
     await connection.copy_records_to_table(
         "users",
-        columns=["id", "email", "name", "created_at", "updated_at"],
-        records=[(key, email, name, at, at) for at, (key, email, name) in joined],
+        columns=["id", "email", "name", "created_at", "updated_at", "published_post_count"],
+        records=[(key, email, name, at, at, count) for at, (key, email, name, count) in joined],
     )
     await connection.copy_records_to_table(
         "user_profiles",
         columns=["user_id", "bio"],
-        records=[(key, generator.text(rng.randint(40, 300))) for key, _, _ in accounts],
+        records=[(key, generator.text(rng.randint(40, 300))) for key, *_ in accounts],
     )
-    return [key for key, _, _ in accounts]
+    return [key for key, *_ in accounts]
 
 
 def secondary_indexes() -> list[Index]:
@@ -323,12 +388,13 @@ def _index_creations() -> list[str]:
 async def _insert_posts(
     url: str,
     generator: Generator,
-    count: int,
-    authors: Sequence[uuid.UUID],
+    authors: Sequence[int],
+    users: Sequence[uuid.UUID],
     tags: Sequence[uuid.UUID],
     bar: "tqdm[Any]",
 ) -> None:
-    """Insert the posts and their links, a chunk at a time, over one connection per core.
+    """Insert the posts and their links, a chunk at a time, over one connection per core:
+    post n by user `users[authors[n] - 1]`.
 
     Each connection holds the title and paragraph pools in temporary tables, with their
     search documents, and PostgreSQL draws the posts itself: one INSERT … SELECT a chunk, no
@@ -336,6 +402,7 @@ async def _insert_posts(
     `random_seed` gives the same posts whichever connection inserts them (ids, and the slugs
     that end with them, aside).
     """
+    count = len(authors)
     pools = Pools.draw(generator, count)
     chunks = [
         (start, min(start + CHUNK, count) - 1, generator.rng.uniform(-1, 1))
@@ -344,6 +411,7 @@ async def _insert_posts(
     pending = iter(chunks)
 
     async def insert_chunks(connection: asyncpg.Connection) -> None:
+        await connection.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
         await pools.load(connection)
         for first, last, chunk_seed in pending:
             # A transaction a chunk: an interrupted seed keeps every chunk it committed. A
@@ -353,14 +421,36 @@ async def _insert_posts(
             await chunk.start()
             await _prepare(connection)
             await connection.execute("SELECT setseed($1)", chunk_seed)
-            await connection.execute(
-                INSERT_POSTS, first, last, authors, tags, SPAN, *pools.sizes, DRAFT_EVERY
+            rows = await connection.fetchrow(
+                INSERT_POSTS,
+                first,
+                last,
+                users,
+                tags,
+                SPAN,
+                *pools.sizes,
+                DRAFT_EVERY,
+                authors[first : last + 1],
             )
             await chunk.commit()
+            await _set_hint_bits(connection, rows)
             bar.update(last - first + 1)
 
     async with _connections(url, min(len(chunks), os.cpu_count() or 1)) as connections:
         await _all_or_none(insert_chunks(connection) for connection in connections)
+
+
+async def _set_hint_bits(connection: asyncpg.Connection, rows: asyncpg.Record) -> None:
+    """Read a committed chunk's rows, so that they are marked as committed (hint bits).
+
+    The first statement to read a row after its transaction commits marks it so; with data
+    checksums (PostgreSQL's default since 18), that mark writes the whole page to the WAL
+    again unless the page is already there since the last checkpoint. Read now, the chunk's
+    pages are in memory and in the WAL; left to the first index build, they were written out
+    again: 1M posts wrote 5.2 GB of WAL instead of 7.4, and that build took 1.9 s, not 5.5.
+    """
+    for table, first, last in (("posts", rows[0], rows[1]), ("post_tags", rows[2], rows[3])):
+        await connection.execute(READ_ROWS.format(table=table), first, last)
 
 
 @asynccontextmanager
@@ -398,7 +488,7 @@ async def _all_or_none(work: Iterable[Coroutine[Any, Any, None]]) -> None:
 
 @dataclass(frozen=True)
 class Pools:
-    """The titles and paragraphs posts are made of: a post is a title and five paragraphs."""
+    """The titles and paragraphs posts are made of: a post is a title and three paragraphs."""
 
     titles: list[str]
     slugs: list[str]  # each title's, before the id that makes it unique

@@ -3,6 +3,7 @@
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -15,6 +16,7 @@ from db.seed import (
     SeedRefused,
     _drop_secondary_indexes,
     indexed_words,
+    published_posts,
     seed,
 )
 from db.url import asyncpg_arguments
@@ -22,6 +24,14 @@ from tests.support import recreate_database
 
 POSTS = 200
 INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'post_tags')"
+# Users and tags whose count is not the number of published posts they have.
+MISCOUNTED = """
+SELECT (SELECT count(*) FROM users u WHERE published_post_count <>
+            (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.is_published))
+     + (SELECT count(*) FROM tags t WHERE published_post_count <>
+            (SELECT count(*) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+             WHERE pt.tag_id = t.id AND p.is_published))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +121,24 @@ async def test_counts_and_indexes_are_whole_after_the_load(seeded: asyncpg.Conne
     assert tagged == POSTS * 9 // 10 * TAGS_PER_POST
     authored = await count(seeded, "SELECT sum(published_post_count) FROM users")
     assert authored == POSTS * 9 // 10
+    assert await count(seeded, MISCOUNTED) == 0
+
+
+async def test_ids_are_uuid_v7_and_slugs_end_with_their_random_part(
+    seeded: asyncpg.Connection,
+) -> None:
+    """Time-ordered ids, made now; a slug ends with the id's last 16 hex digits, not its time."""
+    rows = await seeded.fetch("SELECT id, slug, created_at FROM posts ORDER BY id")
+    assert {row["id"].version for row in rows} == {7}
+    for row in rows:
+        assert row["slug"].endswith("-" + row["id"].hex[-16:])
+        made = datetime.fromtimestamp(int(row["id"].hex[:12], 16) / 1000, UTC)
+        assert abs(datetime.now(UTC) - made) < timedelta(hours=1)
+
+
+def test_published_posts_leave_out_every_tenth_post() -> None:
+    # Posts 0-19 by users 1, 2, 1, 2…: posts 9 and 19 (both by user 2) are drafts.
+    assert published_posts([1, 2] * 10, 3) == [10, 8, 0]
 
 
 async def test_a_large_load_keeps_the_unique_indexes(seeded: asyncpg.Connection) -> None:
@@ -192,6 +220,8 @@ async def test_a_failing_connection_stops_the_load_with_its_own_error(
         await asyncio.sleep(1)
         kept = await count(connection, "SELECT count(*) FROM posts")
         assert kept % 37 == 0
+        # Its users were copied with the counts of posts it never wrote: it recounted them.
+        assert await count(connection, MISCOUNTED) == 0
         # At most two chunks finished before the hundredth post, and the other connection's
         # chunk in flight may commit before it hears of the failure.
         assert 37 <= kept <= 3 * 37
@@ -208,6 +238,53 @@ async def test_a_database_can_be_seeded_twice_with_one_random_seed(direct_url: s
     connection = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         assert await count(connection, "SELECT count(*) FROM posts") == 40
+        assert await count(connection, MISCOUNTED) == 0
+    finally:
+        await connection.close()
+
+
+async def test_a_seed_mends_the_counts_a_killed_one_left_wrong(direct_url: str) -> None:
+    """A seed killed after copying its users, counted in advance, and before any post: the
+    database holds no posts but holds counts, so the next seed recounts them."""
+    url = await recreate_database(direct_url, "seed_mend")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed(url, 20, progress=False)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        await connection.execute("SET session_replication_role = replica")
+        await connection.execute("DELETE FROM post_tags; DELETE FROM posts")
+        await seed(url, 20, progress=False)
+        assert await count(connection, MISCOUNTED) == 0
+    finally:
+        await connection.close()
+
+
+async def test_every_row_a_chunk_wrote_is_read_after_its_commit(
+    direct_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranges read for hint bits cover every post and link: none is left for later."""
+    monkeypatch.setattr(seed_module, "CHUNK", 37)
+    ranges: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {
+        "posts": [],
+        "post_tags": [],
+    }
+    read_rows = seed_module._set_hint_bits
+
+    async def recording(connection: asyncpg.Connection, rows: asyncpg.Record) -> None:
+        ranges["posts"].append((rows[0], rows[1]))
+        ranges["post_tags"].append((rows[2], rows[3]))
+        await read_rows(connection, rows)
+
+    monkeypatch.setattr(seed_module, "_set_hint_bits", recording)
+    url = await recreate_database(direct_url, "seed_hints")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed(url, POSTS, progress=False)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        for table, read in ranges.items():
+            rows = await connection.fetch(f"SELECT ctid FROM {table}")
+            assert len(read) == -(-POSTS // 37)
+            assert all(any(a <= row["ctid"] <= b for a, b in read) for row in rows)
     finally:
         await connection.close()
 
