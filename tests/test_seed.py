@@ -271,8 +271,8 @@ async def test_every_row_a_chunk_wrote_is_read_after_its_commit(
     read_rows = seed_module._set_hint_bits
 
     async def recording(connection: asyncpg.Connection, rows: asyncpg.Record) -> None:
-        ranges["posts"].append((rows[0], rows[1]))
-        ranges["post_tags"].append((rows[2], rows[3]))
+        ranges["posts"].append((rows["first_post"], rows["last_post"]))
+        ranges["post_tags"].append((rows["first_link"], rows["last_link"]))
         await read_rows(connection, rows)
 
     monkeypatch.setattr(seed_module, "_set_hint_bits", recording)

@@ -290,8 +290,7 @@ async def test_local_avatar_is_stored_and_served(
     assert response.status_code == 200, response.text
     url = response.json()["avatar_url"]
     assert url.startswith(f"{PUBLIC_URL}/media/avatars/{user_id}/")
-    stored = media_dir / "avatars" / url.removeprefix(f"{PUBLIC_URL}/media/avatars/")
-    assert stored.read_bytes() == content
+    assert local_file(media_dir, url).read_bytes() == content
     served = await local.get(url)
     assert served.status_code == 200
     assert served.content == content
@@ -369,8 +368,7 @@ async def test_concurrent_replacements_never_delete_the_avatar_the_profile_keeps
     served = await live_local.get(kept)
     assert served.status_code == 200
     assert served.content == JPEG
-    stored = await asyncio.to_thread(lambda: list((media_dir / "avatars" / str(user_id)).iterdir()))
-    assert [path.name for path in stored] == [kept.rpartition("/")[2]]
+    assert await stored_names(media_dir, user_id) == [kept.rpartition("/")[2]]
 
 
 async def test_an_upload_leaves_another_users_local_avatar_alone(
@@ -383,8 +381,7 @@ async def test_an_upload_leaves_another_users_local_avatar_alone(
     claimed = await local.put(PROFILE, json={"avatar_url": theirs}, headers=other)
     assert claimed.status_code == 200, claimed.text
     assert (await put_avatar(local, other, JPEG, filename="me.jpg")).status_code == 200
-    stored = media_dir / "avatars" / theirs.removeprefix(f"{PUBLIC_URL}/media/avatars/")
-    assert await asyncio.to_thread(stored.is_file)
+    assert await asyncio.to_thread(local_file(media_dir, theirs).is_file)
     assert (await local.get(theirs)).status_code == 200
 
 
