@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     path = report.write(result, args.output)
     report.print_table(result)
     print(f"results: {path}")
+    if compared := report.template_line(result):
+        print(compared)
     print(report.final_line(result))
 
 

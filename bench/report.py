@@ -82,6 +82,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def final_line(result: dict[str, Any]) -> str:
+    """The run in one line, in a fixed form (bench/README.md): list_posts at the largest size."""
     run = result["runs"][str(result["scale"])]
     api = run["api"]["scenarios"][HEADLINE]
     ceiling = run["ceiling"]["scenarios"][CEILING]
@@ -94,16 +95,22 @@ def final_line(result: dict[str, Any]) -> str:
         for measured in each[group]["scenarios"].values()
     )
     return (
-        f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling"
-        f"{_template_multiple(result)}; p99 {api['p99_ms']:.1f} ms; errors {errors}"
+        f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling; "
+        f"p99 {api['p99_ms']:.1f} ms; errors {errors}"
     )
 
 
-def _template_multiple(result: dict[str, Any]) -> str:
+def template_line(result: dict[str, Any]) -> str | None:
     """list_posts against the template's item list, both measured at the smaller size."""
-    run = result["runs"][min(result["runs"], key=int)]
+    size = min(result["runs"], key=int)
+    run = result["runs"][size]
     if "template" not in run:
-        return ""
+        return None
     api = run["api"]["scenarios"][HEADLINE]["requests_per_second"]
     template = run["template"]["scenarios"][TEMPLATE]["requests_per_second"]
-    return f", {api / template:.1f}x the template" if template else ""
+    if not template:
+        return None
+    return (
+        f"template: list_posts {api:.0f} req/s = {api / template:.1f}x the template's item list "
+        f"({template:.0f} req/s) at {size} posts"
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.cpu import CpuSample, per_request, sample
 from bench.load import Load, _parse
-from bench.report import build, final_line
+from bench.report import build, final_line, template_line
 from bench.servers import Server
 
 WRK_LINE = json.dumps(
@@ -67,7 +67,7 @@ def test_two_sizes_report_each_p99_and_their_ratio() -> None:
     assert final_line(result).endswith("errors 2")
 
 
-def test_final_line_gives_list_posts_as_a_multiple_of_the_template() -> None:
+def test_list_posts_is_given_as_a_multiple_of_the_template_at_the_smaller_size() -> None:
     def run(rps: float, template: bool) -> dict[str, Any]:
         measured: dict[str, Any] = {
             "api": {"scenarios": {"list_posts": scenario(rps, 30)}},
@@ -78,9 +78,15 @@ def test_final_line_gives_list_posts_as_a_multiple_of_the_template() -> None:
         return measured
 
     result = build({10_000: run(550, True), 1_000_000: run(500, False)}, Load(), 1_000_000)
-    assert final_line(result) == (
-        "bench: list_posts 500 req/s = 50% of ceiling, 5.5x the template; p99 30.0 ms; errors 0"
+    assert template_line(result) == (
+        "template: list_posts 550 req/s = 5.5x the template's item list (100 req/s) at 10000 posts"
     )
+    # The last line stays as the brief words it, whatever else the run measured.
+    assert (
+        final_line(result) == "bench: list_posts 500 req/s = 50% of ceiling; p99 30.0 ms; errors 0"
+    )
+    without = build({10_000: run(550, False)}, Load(), 10_000)
+    assert template_line(without) is None
 
 
 def test_cpu_per_request_divides_each_side_s_seconds() -> None:
