@@ -81,7 +81,7 @@ def test_list_posts_is_given_as_a_multiple_of_the_template_at_the_smaller_size()
     assert template_line(result) == (
         "template: list_posts 550 req/s = 5.5x the template's item list (100 req/s) at 10000 posts"
     )
-    # The last line stays as the brief words it, whatever else the run measured.
+    # The last line keeps its fixed form (bench/README.md), whatever else the run measured.
     assert (
         final_line(result) == "bench: list_posts 500 req/s = 50% of ceiling; p99 30.0 ms; errors 0"
     )
