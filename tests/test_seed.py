@@ -111,7 +111,7 @@ async def test_counts_and_indexes_are_whole_after_the_load(seeded: asyncpg.Conne
     """The rebuild path drops and recreates indexes; the counts are recomputed."""
     indexes = await seeded.fetch(INDEXES)
     assert {
-        "ix_posts_search",
+        "ix_posts_search_published",
         "ix_posts_published_at_published",
         "ix_posts_author_id_published_at_published",
         "ix_posts_author_id_created_at",
@@ -165,7 +165,7 @@ async def test_indexes_a_stopped_seed_left_dropped_come_back(direct_url: str) ->
     try:
         migrated = set(await connection.fetch(definitions))
         await seed(url, 20, progress=False)
-        await connection.execute("DROP INDEX ix_posts_search, ix_post_tags_tag_id")
+        await connection.execute("DROP INDEX ix_posts_search_published, ix_post_tags_tag_id")
         await seed(url, 10, progress=False)
         assert set(await connection.fetch(definitions)) == migrated
     finally:
@@ -225,7 +225,9 @@ async def test_a_failing_connection_stops_the_load_with_its_own_error(
         # At most two chunks finished before the hundredth post, and the other connection's
         # chunk in flight may commit before it hears of the failure.
         assert 37 <= kept <= 3 * 37
-        assert "ix_posts_search" in {row["indexname"] for row in await connection.fetch(INDEXES)}
+        assert "ix_posts_search_published" in {
+            row["indexname"] for row in await connection.fetch(INDEXES)
+        }
     finally:
         await connection.close()
 

@@ -90,4 +90,10 @@ class Post(PostBase, table=True):
 # mapped: a post is never loaded with it, only searches read it.
 search_vector = Column("search_vector", TSVECTOR, nullable=False)
 Post.metadata.tables[Post.__tablename__].append_column(search_vector)
-Index("ix_posts_search", search_vector, postgresql_using="gin")
+# Searches are over published posts only: drafts' words stay out of the index (0026).
+Index(
+    "ix_posts_search_published",
+    search_vector,
+    postgresql_using="gin",
+    postgresql_where=text("is_published"),
+)
