@@ -49,12 +49,21 @@ def _p99_by_size(small: dict[str, Any], large: dict[str, Any], sizes: list[int])
 
 
 def write(result: dict[str, Any], folder: str) -> Path:
+    """Write `result` as `<date>.json` (`<date>-<scale>.json` above 10k posts), or, when a run
+    of the same day and size is there already, as `…-2.json`, `…-3.json`: runs vary, and each
+    is kept."""
     day = result["date"][:10]
-    name = f"{day}.json" if result["scale"] <= 10_000 else f"{day}-{result['scale']}.json"
-    path = Path(folder) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1) + "\n")
-    return path
+    stem = day if result["scale"] <= 10_000 else f"{day}-{result['scale']}"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    number = 1
+    while True:
+        path = Path(folder) / (f"{stem}.json" if number == 1 else f"{stem}-{number}.json")
+        try:
+            with path.open("x") as file:
+                file.write(json.dumps(result, indent=1) + "\n")
+            return path
+        except FileExistsError:
+            number += 1
 
 
 def row(name: str, measured: dict[str, Any]) -> str:

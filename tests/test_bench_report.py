@@ -4,11 +4,12 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.cpu import CpuSample, per_request, sample
 from bench.load import Load, _parse
-from bench.report import build, final_line, template_line
+from bench.report import build, final_line, template_line, write
 from bench.servers import Server
 
 WRK_LINE = json.dumps(
@@ -87,6 +88,27 @@ def test_list_posts_is_given_as_a_multiple_of_the_template_at_the_smaller_size()
     )
     without = build({10_000: run(550, False)}, Load(), 10_000)
     assert template_line(without) is None
+
+
+def test_a_run_never_overwrites_an_earlier_one_of_the_same_day(tmp_path: Path) -> None:
+    def result(scale: int, marker: int) -> dict[str, Any]:
+        return {"date": "2026-11-24T10:00:00+00:00", "scale": scale, "marker": marker}
+
+    written = [
+        write(result(10_000, 1), str(tmp_path)),
+        write(result(1_000_000, 2), str(tmp_path)),
+        write(result(10_000, 3), str(tmp_path)),
+        write(result(10_000, 4), str(tmp_path)),
+        write(result(1_000_000, 5), str(tmp_path)),
+    ]
+    assert [path.name for path in written] == [
+        "2026-11-24.json",
+        "2026-11-24-1000000.json",
+        "2026-11-24-2.json",
+        "2026-11-24-3.json",
+        "2026-11-24-1000000-2.json",
+    ]
+    assert [json.loads(path.read_text())["marker"] for path in written] == [1, 2, 3, 4, 5]
 
 
 def test_cpu_per_request_divides_each_side_s_seconds() -> None:
