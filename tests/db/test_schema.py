@@ -171,6 +171,14 @@ async def test_publishing_a_post_leaves_its_document_alone(session: AsyncSession
     assert (await run_sql(session, read, id=post_id)).scalar() == "'kept'"
 
 
+async def test_the_search_index_holds_published_posts_only(session: AsyncSession) -> None:
+    """Every search is over published posts (0026): drafts' words stay out of the index."""
+    definition = await run_sql(
+        session, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_posts_search_published'"
+    )
+    assert definition.scalar_one().endswith("USING gin (search_vector) WHERE is_published")
+
+
 async def test_the_trigger_and_searches_use_one_configuration(session: AsyncSession) -> None:
     body = "SELECT prosrc FROM pg_proc WHERE proname = 'set_post_search_vector'"
     assert f"'{SEARCH_CONFIGURATION}'::regconfig" in (await run_sql(session, body)).scalar_one()
