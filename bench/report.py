@@ -54,10 +54,11 @@ def write(result: dict[str, Any], folder: str) -> Path:
     is kept."""
     day = result["date"][:10]
     stem = day if result["scale"] <= 10_000 else f"{day}-{result['scale']}"
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    directory = Path(folder)
+    directory.mkdir(parents=True, exist_ok=True)
     number = 1
     while True:
-        path = Path(folder) / (f"{stem}.json" if number == 1 else f"{stem}-{number}.json")
+        path = directory / (f"{stem}.json" if number == 1 else f"{stem}-{number}.json")
         try:
             with path.open("x") as file:
                 file.write(json.dumps(result, indent=1) + "\n")
