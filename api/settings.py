@@ -39,7 +39,11 @@ class DatabaseSettings(BaseSettings):
     url: str | None = None
     direct_url: str | None = None
     pool_mode: Literal["session", "transaction"] | None = None
-    pool_size: int = 20
+    # Per process. On two cores, list pages ran 10-20% more requests a second with 8-12 pooled
+    # connections than with 20, at lower p99s, and no other read or write did worse
+    # (`make bench`'s scenarios, alternating; bench/README.md): fewer backends contend for
+    # the same cores. A few workers also stay within a small Supabase compute's connections.
+    pool_size: int = 10
     max_overflow: int = 0
     embedded_dir: Path = Path(".data/postgres")
     embedded_port: int = 54332

@@ -20,7 +20,7 @@ def create_engine(
     database_url: str,
     *,
     pool_mode: PoolMode | None = None,
-    pool_size: int = 20,
+    pool_size: int = 10,
     max_overflow: int = 0,
     pool_timeout: float = 5.0,
     echo: bool = False,
