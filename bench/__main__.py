@@ -1,7 +1,8 @@
 """`python -m bench [--scale N]`: seed, serve, warm up, drive every scenario, report.
 
-The API and the ceiling are measured in the same run on the same database, so their ratio
-holds even though absolute figures vary from run to run on a shared machine.
+The API, the ceiling and the template are measured in the same run, and list_posts is also
+compared with the other two in turns (bench/turns.py), so that their ratios hold even though
+absolute figures vary within a run and from run to run on a shared machine.
 """
 
 import argparse
@@ -9,15 +10,18 @@ import asyncio
 import os
 import random
 import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
-from bench import cpu, database, explain, report, servers
+from bench import cpu, database, explain, report, servers, turns
 from bench.database import StatementCounter
 from bench.load import Load, drive, ensure_wrk
 from bench.scenarios import Scenario, api_scenarios, ceiling_scenarios, template_scenarios
 from bench.servers import Server
+from bench.turns import Contender
 
 BASE_SCALE = 10_000
 WARM_UP_SECONDS = 2.0
@@ -30,30 +34,59 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [args.scale] if args.scale <= BASE_SCALE else [BASE_SCALE, args.scale]
     runs: dict[int, dict[str, Any]] = {}
     with database.bench_server() as maintenance_url:
+        template = template_setup(maintenance_url)
         for size in sizes:
-            runs[size] = measure_size(maintenance_url, size, load, writes=size == sizes[0])
+            base = size == sizes[0]
+            runs[size] = measure_size(
+                maintenance_url, size, load, template=template if base else None
+            )
     result = report.build(runs, load, args.scale)
     path = report.write(result, args.output)
     report.print_table(result)
     print(f"results: {path}")
-    if compared := report.template_line(result):
-        print(compared)
+    for line in report.turns_lines(result):
+        print(line)
     print(report.final_line(result))
 
 
-def measure_size(maintenance_url: str, size: int, load: Load, *, writes: bool) -> dict[str, Any]:
-    """Every scenario at one database size: the API, then the ceiling, then the plans."""
+@dataclass(frozen=True)
+class TemplateSetup:
+    """The template's database, and what its server and its requests need."""
+
+    url: str
+    env: dict[str, str]
+    token: str
+
+
+def template_setup(maintenance_url: str) -> TemplateSetup:
+    url = asyncio.run(database.create_database(maintenance_url, "quire_bench_template"))
+    secret = database.new_secret()
+    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "quire-bench-template-superuser"))
+    token = jwt.encode({"sub": user_id}, secret, algorithm="HS256")
+    env = {"TEMPLATE_DATABASE_URL": url, "TEMPLATE_SECRET": secret, "TEMPLATE_USER_ID": user_id}
+    return TemplateSetup(url, env, token)
+
+
+def measure_size(
+    maintenance_url: str, size: int, load: Load, *, template: TemplateSetup | None
+) -> dict[str, Any]:
+    """Every scenario at one database size: the comparisons in turns, the API, the ceiling and
+    the plans; with `template` (the base size), the write scenario and the template too."""
     url = asyncio.run(database.create_database(maintenance_url, f"quire_bench_{size}"))
     database.migrate_database(url)
     seeded = asyncio.run(database.fill(url, size))
     print(f"bench: {size} posts ({seeded} seeded now)", flush=True)
     secret = database.new_secret()
     fixtures = asyncio.run(database.fixtures(url, secret))
+    writes = template is not None
     scenarios = [s for s in api_scenarios(fixtures, random.Random(size)) if writes or s.reads]
     counter = StatementCounter(url)
     asyncio.run(counter.enable())
     env = {"DATABASE_URL": url, "SUPABASE_JWT_SECRET": secret, "BENCH_DATABASE_URL": url}
     try:
+        # Before the write scenario, so that every contender reads the data as seeded.
+        in_turns = measure_in_turns(env, scenarios, template, load)
+        print(f"  {report.turns_line(size, in_turns)}", flush=True)
         with servers.api(env) as server:
             api = run_scenarios(server, scenarios, load, counter)
         with servers.ceiling(env) as server:
@@ -65,26 +98,49 @@ def measure_size(maintenance_url: str, size: int, load: Load, *, writes: bool) -
     measured = {
         "posts": size,
         "statements_counted": counter.available,
+        "turns": in_turns,
         "api": api,
         "ceiling": ceiling,
         "plans": plans,
     }
-    if writes:
-        measured["template"] = measure_template(maintenance_url, load)
+    if template is not None:
+        measured["template"] = measure_template(template, load)
     return measured
 
 
-def measure_template(maintenance_url: str, load: Load) -> dict[str, Any]:
+def measure_template(template: TemplateSetup, load: Load) -> dict[str, Any]:
     """The template's item list (bench/template.py), on a database of its own."""
-    url = asyncio.run(database.create_database(maintenance_url, "quire_bench_template"))
-    secret = database.new_secret()
-    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "quire-bench-template-superuser"))
-    token = jwt.encode({"sub": user_id}, secret, algorithm="HS256")
-    counter = StatementCounter(url)
+    counter = StatementCounter(template.url)
     asyncio.run(counter.enable())
-    env = {"TEMPLATE_DATABASE_URL": url, "TEMPLATE_SECRET": secret, "TEMPLATE_USER_ID": user_id}
-    with servers.template(env) as server:
-        return run_scenarios(server, template_scenarios(token), load, counter)
+    with servers.template(template.env) as server:
+        return run_scenarios(server, template_scenarios(template.token), load, counter)
+
+
+def measure_in_turns(
+    env: dict[str, str], scenarios: list[Scenario], template: TemplateSetup | None, load: Load
+) -> dict[str, Any]:
+    """list_posts, the ceiling's page and, when given, the template's list, taking turns
+    (bench/turns.py)."""
+    with ExitStack() as stack:
+        contenders = [
+            Contender(stack.enter_context(servers.api(env)), _named(scenarios, report.HEADLINE)),
+            Contender(
+                stack.enter_context(servers.ceiling(env)),
+                _named(ceiling_scenarios(), report.CEILING),
+            ),
+        ]
+        if template is not None:
+            contenders.append(
+                Contender(
+                    stack.enter_context(servers.template(template.env)),
+                    _named(template_scenarios(template.token), report.TEMPLATE),
+                )
+            )
+        return turns.summary(turns.take_turns(contenders, load))
+
+
+def _named(scenarios: list[Scenario], name: str) -> Scenario:
+    return next(scenario for scenario in scenarios if scenario.name == name)
 
 
 def run_scenarios(

@@ -3,11 +3,13 @@
 import json
 import os
 import platform
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.load import Load
+from bench.turns import ratios
 
 HEADLINE = "list_posts"
 CEILING = "ceiling_list_posts"
@@ -92,35 +94,48 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def final_line(result: dict[str, Any]) -> str:
-    """The run in one line, in a fixed form (bench/README.md): list_posts at the largest size."""
+    """The run in one line, in a fixed form (bench/README.md): list_posts at the largest size,
+    its share of the ceiling taken in turns (the median over the rounds) when there were
+    turns, else from the two scenarios."""
     run = result["runs"][str(result["scale"])]
     api = run["api"]["scenarios"][HEADLINE]
-    ceiling = run["ceiling"]["scenarios"][CEILING]
-    share = api["requests_per_second"] / ceiling["requests_per_second"]
+    shares = ratios(run["turns"], HEADLINE, CEILING) if "turns" in run else None
+    if shares:
+        share = statistics.median(shares)
+    else:
+        share = (
+            api["requests_per_second"] / run["ceiling"]["scenarios"][CEILING]["requests_per_second"]
+        )
     errors = sum(
         measured["errors"]
         for each in result["runs"].values()
         for group in GROUPS
         if group in each
         for measured in each[group]["scenarios"].values()
-    )
+    ) + sum(each["turns"]["errors"] for each in result["runs"].values() if "turns" in each)
     return (
         f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling; "
         f"p99 {api['p99_ms']:.1f} ms; errors {errors}"
     )
 
 
-def template_line(result: dict[str, Any]) -> str | None:
-    """list_posts against the template's item list, both measured at the smaller size."""
-    size = min(result["runs"], key=int)
-    run = result["runs"][size]
-    if "template" not in run:
-        return None
-    api = run["api"]["scenarios"][HEADLINE]["requests_per_second"]
-    template = run["template"]["scenarios"][TEMPLATE]["requests_per_second"]
-    if not template:
-        return None
-    return (
-        f"template: list_posts {api:.0f} req/s = {api / template:.1f}x the template's item list "
-        f"({template:.0f} req/s) at {size} posts"
-    )
+def turns_line(size: int | str, turns: dict[str, Any]) -> str:
+    """list_posts against the ceiling and the template in turns: each ratio's median over the
+    rounds, then its range."""
+    parts = [
+        f"{form.format(statistics.median(values))} {what} "
+        f"({form.format(min(values))}-{form.format(max(values))})"
+        for other, form, what in (
+            (CEILING, "{:.0%}", "of the ceiling"),
+            (TEMPLATE, "{:.1f}x", "the template's item list"),
+        )
+        if (values := ratios(turns, HEADLINE, other))
+    ]
+    rounds = len(turns["requests_per_second"][HEADLINE])
+    return f"turns at {size} posts, {rounds} rounds: list_posts = {'; '.join(parts)}"
+
+
+def turns_lines(result: dict[str, Any]) -> list[str]:
+    return [
+        turns_line(size, run["turns"]) for size, run in result["runs"].items() if "turns" in run
+    ]

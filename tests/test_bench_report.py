@@ -9,8 +9,9 @@ from typing import Any
 
 from bench.cpu import CpuSample, per_request, sample
 from bench.load import Load, _parse
-from bench.report import build, final_line, template_line, write
+from bench.report import build, final_line, turns_line, turns_lines, write
 from bench.servers import Server
+from bench.turns import turn_order
 
 WRK_LINE = json.dumps(
     {
@@ -68,26 +69,45 @@ def test_two_sizes_report_each_p99_and_their_ratio() -> None:
     assert final_line(result).endswith("errors 2")
 
 
-def test_list_posts_is_given_as_a_multiple_of_the_template_at_the_smaller_size() -> None:
-    def run(rps: float, template: bool) -> dict[str, Any]:
-        measured: dict[str, Any] = {
-            "api": {"scenarios": {"list_posts": scenario(rps, 30)}},
-            "ceiling": {"scenarios": {"ceiling_list_posts": scenario(1000, 10)}},
-        }
-        if template:
-            measured["template"] = {"scenarios": {"template_list_items": scenario(100, 90)}}
-        return measured
+def turns(list_posts: list[float], ceiling: list[float], **others: list[float]) -> dict[str, Any]:
+    rates = {"list_posts": list_posts, "ceiling_list_posts": ceiling, **others}
+    return {"seconds": 5.0, "requests_per_second": rates, "errors": 0}
 
-    result = build({10_000: run(550, True), 1_000_000: run(500, False)}, Load(), 1_000_000)
-    assert template_line(result) == (
-        "template: list_posts 550 req/s = 5.5x the template's item list (100 req/s) at 10000 posts"
+
+def test_turns_are_summed_up_as_the_median_ratio_of_each_round_and_its_range() -> None:
+    taken = turns([1000, 1500, 1500], [1600, 2000, 1900], template_list_items=[200, 250, 240])
+    assert turns_line(10_000, taken) == (
+        "turns at 10000 posts, 3 rounds: list_posts = 75% of the ceiling (62%-79%); "
+        "6.0x the template's item list (5.0x-6.2x)"
     )
-    # The last line keeps its fixed form (bench/README.md), whatever else the run measured.
+    # At a larger size there is no template: only the ceiling is compared.
+    assert turns_line(1_000_000, turns([900], [1000])) == (
+        "turns at 1000000 posts, 1 rounds: list_posts = 90% of the ceiling (90%-90%)"
+    )
+
+
+def test_the_final_line_takes_its_share_of_the_ceiling_from_the_turns() -> None:
+    run = {
+        "turns": {**turns([700, 300, 600], [1000, 1000, 1000]), "errors": 3},
+        "api": {"scenarios": {"list_posts": scenario(500, 30)}},
+        "ceiling": {"scenarios": {"ceiling_list_posts": scenario(2000, 10)}},
+    }
+    result = build({10_000: run}, Load(), 10_000)
+    # The median of 70%, 30% and 60%, not 500 / 2000; the turns' errors are counted.
     assert (
-        final_line(result) == "bench: list_posts 500 req/s = 50% of ceiling; p99 30.0 ms; errors 0"
+        final_line(result) == "bench: list_posts 500 req/s = 60% of ceiling; p99 30.0 ms; errors 3"
     )
-    without = build({10_000: run(550, False)}, Load(), 10_000)
-    assert template_line(without) is None
+    assert turns_lines(result) == [turns_line("10000", run["turns"])]
+
+
+def test_each_round_starts_with_the_contender_after_the_last_round_s_first() -> None:
+    orders = [turn_order(["api", "ceiling", "template"], number) for number in range(4)]
+    assert orders == [
+        ["api", "ceiling", "template"],
+        ["ceiling", "template", "api"],
+        ["template", "api", "ceiling"],
+        ["api", "ceiling", "template"],
+    ]
 
 
 def test_a_run_never_overwrites_an_earlier_one_of_the_same_day(tmp_path: Path) -> None:
