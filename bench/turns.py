@@ -19,7 +19,7 @@ from bench.servers import Server
 
 T = TypeVar("T")
 
-ROUNDS = 3
+ROUNDS = 5
 TURN_SECONDS = 5.0
 WARM_UP_SECONDS = 2.0
 
