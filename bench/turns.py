@@ -2,12 +2,11 @@
 
 This machine's speed drifts within a run: in one run list_posts ran 14-28% slower than in
 the two runs before and the two reads after it 23-33%, on the server and in PostgreSQL
-alike, while the template, measured two minutes later, ran faster than in either. A ratio of two
-figures taken minutes apart carries that drift. Here the servers compared are up at once and
-take turns: `ROUNDS` rounds of `TURN_SECONDS` each, in an order that rotates every round so
-that none is always first. A ratio is taken within each round, and the run reports their
-median.
-"""
+alike, while the template, measured two minutes later, ran faster than in either. A ratio
+of two figures taken minutes apart carries that drift. Here the servers compared are up at
+once and take turns: `ROUNDS` rounds of `TURN_SECONDS` each, in an order that rotates every
+round so that none is always first. A ratio is taken within each round, and the run reports
+their median (bench/README.md, "Why turns")."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
