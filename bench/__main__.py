@@ -18,13 +18,12 @@ import jwt
 
 from bench import cpu, database, explain, report, servers, turns
 from bench.database import StatementCounter
-from bench.load import Load, drive, ensure_wrk
+from bench.load import WARM_UP_SECONDS, Load, drive, ensure_wrk
 from bench.scenarios import Scenario, api_scenarios, ceiling_scenarios, template_scenarios
 from bench.servers import Server
 from bench.turns import Contender
 
 BASE_SCALE = 10_000
-WARM_UP_SECONDS = 2.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,7 +150,7 @@ def run_scenarios(
     A scenario that writes is warmed up just before it is measured, after the reads, so that
     no read is measured in whatever state a burst of writes leaves behind (bench/README.md).
     """
-    warm_up = Load(load.connections, load.threads, WARM_UP_SECONDS)
+    warm_up = load.lasting(WARM_UP_SECONDS)
     for scenario in scenarios:
         if scenario.reads:
             drive(server.base_url, scenario, warm_up)

@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess  # nosec B404 - runs wrk and apt-get with fixed arguments
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ from bench.scenarios import Scenario
 
 SCRIPT = Path(__file__).resolve().parent / "requests.lua"
 TIMEOUT = "5s"
+# Every warm-up, before a scenario or before turns: the pools are open and the caches full.
+WARM_UP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class Load:
     connections: int = 32
     threads: int = 2
     seconds: float = 10
+
+    def lasting(self, seconds: float) -> "Load":
+        """The same connections and threads, for `seconds`."""
+        return replace(self, seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bench.load import Load, LoadResult, drive
+from bench.load import WARM_UP_SECONDS, Load, LoadResult, drive
 from bench.scenarios import Scenario
 from bench.servers import Server
 
@@ -20,7 +20,6 @@ T = TypeVar("T")
 
 ROUNDS = 5
 TURN_SECONDS = 5.0
-WARM_UP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,9 @@ def take_turns(
     contenders: Sequence[Contender], load: Load, rounds: int = ROUNDS
 ) -> dict[str, list[LoadResult]]:
     """Each contender's result in each round, after a warm-up of each."""
-    turn = Load(load.connections, load.threads, TURN_SECONDS)
+    turn = load.lasting(TURN_SECONDS)
     for contender in contenders:
-        drive(contender.server.base_url, contender.scenario, _warm_up(load))
+        drive(contender.server.base_url, contender.scenario, load.lasting(WARM_UP_SECONDS))
     results: dict[str, list[LoadResult]] = {c.scenario.name: [] for c in contenders}
     for number in range(rounds):
         for contender in turn_order(contenders, number):
@@ -68,7 +67,3 @@ def ratios(turns: dict[str, Any], numerator: str, denominator: str) -> list[floa
     if numerator not in rates or denominator not in rates:
         return None
     return [a / b for a, b in zip(rates[numerator], rates[denominator], strict=True) if b]
-
-
-def _warm_up(load: Load) -> Load:
-    return Load(load.connections, load.threads, WARM_UP_SECONDS)

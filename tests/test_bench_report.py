@@ -150,3 +150,7 @@ def test_cpu_sample_reads_the_server_s_processes() -> None:
     finally:
         busy.kill()
         busy.wait()
+
+
+def test_a_warm_up_or_a_turn_keeps_the_load_s_connections_and_threads() -> None:
+    assert Load(connections=16, threads=1, seconds=10).lasting(2.0) == Load(16, 1, 2.0)
