@@ -95,24 +95,17 @@ def print_table(result: dict[str, Any]) -> None:
 
 def final_line(result: dict[str, Any]) -> str:
     """The run in one line, in a fixed form (bench/README.md): list_posts at the largest size,
-    its share of the ceiling taken in turns (the median over the rounds) when there were
-    turns, else from the two scenarios."""
+    its share of the ceiling the median of the rounds in turns."""
     run = result["runs"][str(result["scale"])]
     api = run["api"]["scenarios"][HEADLINE]
-    shares = ratios(run["turns"], HEADLINE, CEILING) if "turns" in run else None
-    if shares:
-        share = statistics.median(shares)
-    else:
-        share = (
-            api["requests_per_second"] / run["ceiling"]["scenarios"][CEILING]["requests_per_second"]
-        )
+    share = statistics.median(ratios(run["turns"], HEADLINE, CEILING))
     errors = sum(
         measured["errors"]
         for each in result["runs"].values()
         for group in GROUPS
         if group in each
         for measured in each[group]["scenarios"].values()
-    ) + sum(each["turns"]["errors"] for each in result["runs"].values() if "turns" in each)
+    ) + sum(each["turns"]["errors"] for each in result["runs"].values())
     return (
         f"bench: list_posts {api['requests_per_second']:.0f} req/s = {share:.0%} of ceiling; "
         f"p99 {api['p99_ms']:.1f} ms; errors {errors}"
@@ -136,6 +129,4 @@ def turns_line(size: int | str, turns: dict[str, Any]) -> str:
 
 
 def turns_lines(result: dict[str, Any]) -> list[str]:
-    return [
-        turns_line(size, run["turns"]) for size, run in result["runs"].items() if "turns" in run
-    ]
+    return [turns_line(size, run["turns"]) for size, run in result["runs"].items()]

@@ -61,9 +61,9 @@ def summary(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
     }
 
 
-def ratios(turns: dict[str, Any], numerator: str, denominator: str) -> list[float] | None:
-    """`numerator`'s requests/s over `denominator`'s, round by round (None without both)."""
+def ratios(turns: dict[str, Any], numerator: str, denominator: str) -> list[float]:
+    """`numerator`'s requests/s over `denominator`'s, round by round (none without both)."""
     rates = turns["requests_per_second"]
     if numerator not in rates or denominator not in rates:
-        return None
+        return []
     return [a / b for a, b in zip(rates[numerator], rates[denominator], strict=True) if b]

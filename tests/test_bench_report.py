@@ -28,6 +28,11 @@ def scenario(rps: float, p99: float, errors: int = 0) -> dict[str, Any]:
     return {"requests_per_second": rps, "p99_ms": p99, "errors": errors}
 
 
+def turns(list_posts: list[float], ceiling: list[float], **others: list[float]) -> dict[str, Any]:
+    rates = {"list_posts": list_posts, "ceiling_list_posts": ceiling, **others}
+    return {"seconds": 5.0, "requests_per_second": rates, "errors": 0}
+
+
 def test_wrk_output_is_read_from_its_last_json_line() -> None:
     result = _parse("Running 10s test\n" + WRK_LINE + "\n")
     assert (result.requests, result.requests_per_second) == (5000, 500.0)
@@ -37,6 +42,7 @@ def test_wrk_output_is_read_from_its_last_json_line() -> None:
 
 def test_final_line_compares_list_posts_with_the_ceiling_and_sums_errors() -> None:
     run = {
+        "turns": turns([600], [1200]),
         "api": {"rss_mb": {}, "scenarios": {"list_posts": scenario(600, 41.25)}},
         "ceiling": {
             "rss_mb": {},
@@ -55,6 +61,7 @@ def test_final_line_compares_list_posts_with_the_ceiling_and_sums_errors() -> No
 def test_two_sizes_report_each_p99_and_their_ratio() -> None:
     def run(p99: float) -> dict[str, Any]:
         return {
+            "turns": turns([600], [1200]),
             "api": {"scenarios": {"list_posts": scenario(600, p99)}},
             "ceiling": {"scenarios": {"ceiling_list_posts": scenario(1200, 10, errors=1)}},
         }
@@ -67,11 +74,6 @@ def test_two_sizes_report_each_p99_and_their_ratio() -> None:
     }
     # Every run's errors: the ceiling's one at each size.
     assert final_line(result).endswith("errors 2")
-
-
-def turns(list_posts: list[float], ceiling: list[float], **others: list[float]) -> dict[str, Any]:
-    rates = {"list_posts": list_posts, "ceiling_list_posts": ceiling, **others}
-    return {"seconds": 5.0, "requests_per_second": rates, "errors": 0}
 
 
 def test_turns_are_summed_up_as_the_median_ratio_of_each_round_and_its_range() -> None:
