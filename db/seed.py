@@ -366,13 +366,15 @@ async def _copy_users(
 
 
 def secondary_indexes() -> list[Index]:
-    """The indexes of the loaded tables that enforce nothing, as the models define them.
+    """The indexes of the loaded tables that enforce nothing, as the models define them, by
+    name (a table's indexes are a set: every seed builds them in the same order).
 
     A unique index stays even without a constraint behind it (`uq_posts_slug`, migration 0007):
     the API's upserts name it, and slugs must never go unchecked, even if the seed dies.
     """
     tables = (metadata.tables[name] for name in REBUILT_TABLES)
-    return [index for table in tables for index in table.indexes if not index.unique]
+    indexes = (index for table in tables for index in table.indexes if not index.unique)
+    return sorted(indexes, key=lambda index: str(index.name))
 
 
 async def _drop_secondary_indexes(connection: asyncpg.Connection) -> None:
