@@ -17,6 +17,7 @@ from db.seed import (
     _drop_secondary_indexes,
     indexed_words,
     published_posts,
+    secondary_indexes,
     seed,
 )
 from db.url import asyncpg_arguments
@@ -139,6 +140,13 @@ async def test_ids_are_uuid_v7_and_slugs_end_with_their_random_part(
 def test_published_posts_leave_out_every_tenth_post() -> None:
     # Posts 0-19 by users 1, 2, 1, 2…: posts 9 and 19 (both by user 2) are drafts.
     assert published_posts([1, 2] * 10, 3) == [10, 8, 0]
+
+
+def test_the_dropped_indexes_are_rebuilt_in_name_order() -> None:
+    """A table's indexes are a set: without an order, each seed built them in another."""
+    names = [str(index.name) for index in secondary_indexes()]
+    assert names == sorted(names)
+    assert "ix_posts_search_published" in names
 
 
 async def test_a_large_load_keeps_the_unique_indexes(seeded: asyncpg.Connection) -> None:
