@@ -364,10 +364,12 @@ async def _copy_users(
         columns=["id", "email", "name", "created_at", "updated_at", "published_post_count"],
         records=[(key, email, name, at, at, count) for at, (key, email, name, count) in joined],
     )
+    # Ids drawn here: the column's default, `gen_random_uuid()`, opens /dev/urandom for each
+    # (see INSERT_POSTS). 100k profiles took 0.59-0.61 s to copy against 1.07-1.14 s.
     await connection.copy_records_to_table(
         "user_profiles",
-        columns=["user_id", "bio"],
-        records=[(key, generator.text(rng.randint(40, 300))) for key, *_ in accounts],
+        columns=["id", "user_id", "bio"],
+        records=[(uuid.uuid4(), key, generator.text(rng.randint(40, 300))) for key, *_ in accounts],
     )
     return [key for key, *_ in accounts]
 
