@@ -3,7 +3,7 @@
 Every post has ~1 KB of content, 3 of 200 tags and, for nine in ten, a `published_at` within
 the last two years; every user has an `auth.users` account and a profile. Users and tags are
 copied in one transaction (asyncpg's binary COPY). Posts are drawn by PostgreSQL itself, over
-one connection per core, each in a transaction of its own: a post is a title and three
+one connection per core, each in a transaction of its own: a post is a title and two
 paragraphs from pools whose search documents are computed once, and its document is theirs
 joined, which costs a fraction of `to_tsvector` over the whole post (0018's trigger, skipped
 here as below, computes the same document). Posts are committed 50,000 at a time: an
@@ -55,12 +55,14 @@ SPAN = timedelta(days=730)
 # Each chunk builds its hash tables over the pools afresh: 50,000 posts amortise that better
 # than 20,000 (300k posts, memory as below: 10.0-10.7 s of inserts against 11.3-11.8 s).
 CHUNK = 50_000
-# A post is one of TITLES titles and three of PARAGRAPHS paragraphs (~1 KB): 20,000^3
+# A post is one of TITLES titles and two of PARAGRAPHS paragraphs (~1 KB): 50,000 x 13,000^2
 # contents. Each piece is one more join and one more document joined for every post: with
-# five paragraphs of 195 characters, drawing a post cost PostgreSQL 21 µs, with three 17 µs.
+# five paragraphs of 195 characters, drawing a post cost PostgreSQL 21 µs, with three of 325
+# 17 µs; with two of 490, 1M posts took 49.5-56.0 s against 53.9-61.1 s with three (four
+# alternating pairs). 13,000 paragraphs of 490 characters take as long to load as 20,000 of 325.
 TITLES = 50_000
-PARAGRAPHS = 20_000
-PARAGRAPH_CHARS = 325
+PARAGRAPHS = 13_000
+PARAGRAPH_CHARS = 490
 MIN_POOL = 100  # titles and paragraphs, however few posts
 # The tables whose secondary indexes a large load rebuilds, and the work memory for that.
 REBUILT_TABLES = ("posts", "post_tags")
@@ -117,23 +119,22 @@ WITH drawn AS MATERIALIZED (
            now() - random() * $5::interval AS at,
            ($9::int[])[n - $1::int + 1] AS author,
            1 + floor(random() * $6::int)::int AS title,
-           ARRAY[1 + floor(random() * $7::int)::int, 1 + floor(random() * $7::int)::int,
+           ARRAY[1 + floor(random() * $7::int)::int,
                  1 + floor(random() * $7::int)::int] AS paragraphs
     FROM generate_series($1::int, $2::int) AS n
 ), inserted AS (
     INSERT INTO public.posts (id, author_id, title, content, slug, is_published,
                               published_at, created_at, updated_at, search_vector)
     SELECT d.id, ($3::uuid[])[d.author], t.title,
-           concat_ws(' ', p1.content, p2.content, p3.content),
+           concat_ws(' ', p1.content, p2.content),
            t.slug || '-' || right(replace(d.id::text, '-', ''), 16),
            d.published, CASE WHEN d.published THEN d.at END,
            d.at - random() * interval '3 days', d.at,
-           t.document || p1.document || p2.document || p3.document
+           t.document || p1.document || p2.document
     FROM drawn d
     JOIN pg_temp.seed_titles t ON t.n = d.title
     JOIN pg_temp.seed_paragraphs p1 ON p1.n = d.paragraphs[1]
     JOIN pg_temp.seed_paragraphs p2 ON p2.n = d.paragraphs[2]
-    JOIN pg_temp.seed_paragraphs p3 ON p3.n = d.paragraphs[3]
     RETURNING id, published_at, ctid
 ), linked AS (
     INSERT INTO public.post_tags (post_id, tag_id, post_published_at)
@@ -507,7 +508,7 @@ async def _all_or_none(work: Iterable[Coroutine[Any, Any, None]]) -> None:
 
 @dataclass(frozen=True)
 class Pools:
-    """The titles and paragraphs posts are made of: a post is a title and three paragraphs."""
+    """The titles and paragraphs posts are made of: a post is a title and two paragraphs."""
 
     titles: list[str]
     slugs: list[str]  # each title's, before the id that makes it unique
