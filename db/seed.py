@@ -105,8 +105,8 @@ CREATE TEMPORARY TABLE seed_paragraphs (n bigint PRIMARY KEY, content text, docu
 # 0.7 GB less WAL and took 40 s of inserts instead of 46. A slug ends with its id's random end.
 # The random bits are `random()`'s, the chunk's seeded stream, mixed with a key drawn for each
 # seed, so that two seeds from one `random_seed` never share a slug. `gen_random_uuid()` opens
-# /dev/urandom for every id in a PostgreSQL built without OpenSSL, as the embedded one is: 3.5
-# µs an id, and 1M posts took 57.3-65.9 s against 52.2-57.9 s (four alternating pairs).
+# /dev/urandom for every id in a PostgreSQL built without OpenSSL, as the embedded one is (3.5
+# µs an id): 1M posts took 52.2-57.9 s without it, 57.3-65.9 s with it (alternating pairs).
 INSERT_POSTS = """
 WITH drawn AS MATERIALIZED (
     SELECT encode(int8send(((extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16)
