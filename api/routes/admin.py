@@ -4,7 +4,15 @@ import uuid
 
 from fastapi import APIRouter
 
-from api.deps import SIGN_IN_ERRORS, AdminUser, Cursors, SessionDep, no_user, require_admin
+from api.deps import (
+    BODY_ERRORS,
+    SIGN_IN_ERRORS,
+    AdminUser,
+    Cursors,
+    SessionDep,
+    no_user,
+    require_admin,
+)
 from api.errors import Conflict, problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.schemas.common import UserSearch
@@ -15,10 +23,9 @@ from db.repositories.users import UserFilter
 router = APIRouter(prefix="/admin/users", tags=["admin"])
 
 ADMIN_USERS = "admin-users"
-ADMIN_ERRORS = problem_responses(*SIGN_IN_ERRORS)
 
 
-@router.get("", responses=ADMIN_ERRORS)
+@router.get("", responses=problem_responses(*SIGN_IN_ERRORS))
 async def search_users(
     admin: AdminUser,
     session: SessionDep,
@@ -38,7 +45,7 @@ async def search_users(
 
 
 # `:uuid` keeps `/deactivate-inactive` from being read as an id: PATCH there is a 405.
-@router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404, 415))
+@router.patch("/{user_id:uuid}", responses=problem_responses(*SIGN_IN_ERRORS, 404, *BODY_ERRORS))
 async def update_user_access(
     user_id: uuid.UUID, body: AccessUpdate, admin: AdminUser, session: SessionDep
 ) -> UserMe:
@@ -56,7 +63,7 @@ async def update_user_access(
     return UserMe.model_validate(updated, from_attributes=True)
 
 
-@router.post("/deactivate-inactive", responses=ADMIN_ERRORS)
+@router.post("/deactivate-inactive", responses=problem_responses(*SIGN_IN_ERRORS, *BODY_ERRORS))
 async def deactivate_inactive_users(
     body: InactivityRule, admin: AdminUser, session: SessionDep
 ) -> Deactivated:

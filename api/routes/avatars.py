@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SIGN_IN_ERRORS, AvatarStoreDep, CurrentUser, SessionDep
+from api.deps import BODY_ERRORS, SIGN_IN_ERRORS, AvatarStoreDep, CurrentUser, SessionDep
 from api.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, problem_responses
 from api.responses import ProblemFileResponse
 from api.schemas.users import ProfilePublic
@@ -106,7 +106,7 @@ async def update_profile(
     return profile
 
 
-@router.put(AVATAR_PATH, responses=problem_responses(*SIGN_IN_ERRORS, 413, 415, 502))
+@router.put(AVATAR_PATH, responses=problem_responses(*SIGN_IN_ERRORS, *BODY_ERRORS, 502))
 async def upload_my_avatar(
     file: Annotated[UploadFile, File(description="A PNG, JPEG or WebP image of at most 2 MB.")],
     images: AvatarImagesDep,

@@ -6,6 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
+    BODY_ERRORS,
+    DATABASE_ERRORS,
     OPTIONAL_AUTH,
     SIGN_IN_ERRORS,
     CurrentUser,
@@ -49,7 +51,7 @@ TAGS_TOO_SLOW = (
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=problem_responses(*SIGN_IN_ERRORS, 413, 415),
+    responses=problem_responses(*SIGN_IN_ERRORS, *BODY_ERRORS),
 )
 async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) -> ViewResponse:
     """Write a post (a draft unless `published`), tagging it by tag names."""
@@ -64,7 +66,7 @@ async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) 
     return ViewResponse(post, status_code=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-@router.get("", response_model=PostsPage, responses=problem_responses())
+@router.get("", response_model=PostsPage, responses=problem_responses(*DATABASE_ERRORS))
 async def list_posts(
     reader: ReaderDep,
     cursors: Cursors,
@@ -101,7 +103,7 @@ async def read_post(post: VisiblePost) -> ViewResponse:
 @router.patch(
     "/{slug}",
     response_model=PostPublic,
-    responses=problem_responses(*SIGN_IN_ERRORS, 404, 413, 415),
+    responses=problem_responses(*SIGN_IN_ERRORS, 404, *BODY_ERRORS),
 )
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""

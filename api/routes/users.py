@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from api.deps import SIGN_IN_ERRORS, CurrentUser, Cursors, SessionDep, UserById
+from api.deps import (
+    BODY_ERRORS,
+    DATABASE_ERRORS,
+    SIGN_IN_ERRORS,
+    CurrentUser,
+    Cursors,
+    SessionDep,
+    UserById,
+)
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from api.responses import ViewResponse
@@ -22,14 +30,14 @@ async def read_me(user: CurrentUser) -> UserMe:
     return UserMe.model_validate(user, from_attributes=True)
 
 
-@router.patch("/me", responses=problem_responses(*SIGN_IN_ERRORS, 415))
+@router.patch("/me", responses=problem_responses(*SIGN_IN_ERRORS, *BODY_ERRORS))
 async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserMe:
     """Change the signed-in user's display name."""
     updated = await users.update_name(session, user, body.name)
     return UserMe.model_validate(updated, from_attributes=True)
 
 
-@router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS, 415))
+@router.put("/me/profile", responses=problem_responses(*SIGN_IN_ERRORS, *BODY_ERRORS))
 async def upsert_my_profile(
     body: ProfileUpdate, images: AvatarImagesDep, user: CurrentUser, session: SessionDep
 ) -> ProfilePublic:
@@ -54,7 +62,7 @@ async def list_my_posts(
     return ViewResponse({"items": page.items, "next_cursor": cursors.encode(page.next, MY_POSTS)})
 
 
-@router.get("/{user_id}", responses=problem_responses(404))
+@router.get("/{user_id}", responses=problem_responses(404, *DATABASE_ERRORS))
 async def read_user(user: UserById) -> UserPublic:
     """A user's public page: name and profile, never the email."""
     # A deactivated account may no longer act, but what it published stays public: its posts

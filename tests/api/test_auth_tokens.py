@@ -275,6 +275,9 @@ BAD_TOKENS: dict[str, BadToken] = {
     "no iat": lambda key, iss, sub: key.sign(
         {k: v for k, v in claims(iss, sub).items() if k != "iat"}
     ),
+    # JSON's `Infinity` (or `1e999`) reads as a float that no integer holds.
+    "infinite exp": lambda key, iss, sub: key.sign(claims(iss, sub, exp=float("inf"))),
+    "infinite iat": lambda key, iss, sub: key.sign(claims(iss, sub, iat=float("inf"))),
 }
 
 

@@ -71,6 +71,23 @@ async def test_authenticated_routes_declare_the_sign_in_errors_and_the_bearer_sc
         assert documented[key].get("security") == [{"HTTPBearer": []}], key
 
 
+async def test_routes_with_a_body_declare_the_body_errors(app: FastAPI) -> None:
+    """Any body can be too large for the limit (413) or of a media type the route does not
+    read (415)."""
+    with_a_body = {key: op for key, op in operations(app).items() if "requestBody" in op}
+    assert len(with_a_body) == 7
+    for key, operation in with_a_body.items():
+        assert {"413", "415"} <= operation["responses"].keys(), key
+
+
+async def test_routes_that_read_the_database_declare_its_absence(app: FastAPI) -> None:
+    """A database out of reach is a 503 problem (tests/faults), on every route that reads it:
+    all but the local avatar files."""
+    for key, operation in operations(app).items():
+        if key[1] != "/media/avatars/{user_id}/{name}":
+            assert "503" in operation["responses"], key
+
+
 async def test_routes_without_a_token_declare_no_sign_in_errors(app: FastAPI) -> None:
     documented = operations(app)
     for key in {("get", "/api/v1/posts"), ("get", "/api/v1/tags"), ("get", "/api/v1/authors/top")}:
