@@ -143,6 +143,49 @@ async def test_refresh_repairs_counts_written_around_the_triggers(session: Async
     assert await blog.drift() == []
 
 
+async def test_links_updated_in_place_move_the_counts(session: AsyncSession) -> None:
+    """The API replaces links; the service key or a script may update them (0027)."""
+    blog = Blog(session)
+    author = await blog.user("fay")
+    duplicate, kept = await blog.tag("count-duplicate"), await blog.tag("count-kept")
+    published = await blog.post(author, [duplicate], published=True)
+    await blog.post(author, [duplicate], published=False)
+    draft = await blog.post(author, [], published=False)
+
+    # Two tags merged into one.
+    await run_sql(session, "SET LOCAL ROLE service_role")
+    await run_sql(
+        session,
+        "UPDATE post_tags SET tag_id = :kept WHERE tag_id = :duplicate",
+        kept=kept,
+        duplicate=duplicate,
+    )
+    await run_sql(session, "RESET ROLE")
+    assert (await blog.count("tags", duplicate), await blog.count("tags", kept)) == (0, 1)
+    # A published post's link moved to a draft, and back.
+    await run_sql(
+        session, "UPDATE post_tags SET post_id = :draft WHERE post_id = :post",
+        draft=draft, post=published,
+    )  # fmt: skip
+    assert await blog.count("tags", kept) == 0
+    await run_sql(
+        session, "UPDATE post_tags SET post_id = :post WHERE post_id = :draft AND tag_id = :kept",
+        draft=draft, post=published, kept=kept,
+    )  # fmt: skip
+    assert await blog.count("tags", kept) == 1
+    # An upsert that rewrites the link it collides with.
+    await run_sql(
+        session,
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :kept) "
+        "ON CONFLICT (post_id, tag_id) DO UPDATE SET tag_id = :duplicate",
+        post=published,
+        kept=kept,
+        duplicate=duplicate,
+    )
+    assert (await blog.count("tags", duplicate), await blog.count("tags", kept)) == (1, 0)
+    assert await blog.drift() == []
+
+
 async def test_a_link_cannot_list_a_draft(session: AsyncSession) -> None:
     """Whatever a writer puts in a link's `post_published_at`, it is its post's."""
     blog = Blog(session)
