@@ -283,8 +283,20 @@ async def test_a_profile_upserts_as_a_supabase_client_writes_it(
     assert RLS_VIOLATION in message
 
 
-async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: World) -> None:
-    await run_sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=world.author)
+# Accounts the API refuses (deactivated in Quire; banned or soft-deleted by Supabase Auth, whose
+# access tokens stay valid until they expire) write nothing through the Data API either.
+REFUSED_ACCOUNTS = {
+    "deactivated": "UPDATE users SET is_active = false WHERE id = :id",
+    "banned": "UPDATE auth.users SET banned_until = now() + interval '1 day' WHERE id = :id",
+    "soft-deleted": "UPDATE auth.users SET deleted_at = now() WHERE id = :id",
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSED_ACCOUNTS.values(), ids=REFUSED_ACCOUNTS.keys())
+async def test_a_refused_account_cannot_write(
+    session: AsyncSession, world: World, refusal: str
+) -> None:
+    await run_sql(session, refusal, id=world.author)
     await as_user(session, world.author)
     message = await denied(
         session,
@@ -301,6 +313,30 @@ async def test_a_deactivated_user_cannot_write(session: AsyncSession, world: Wor
     assert await column(session, "SELECT id FROM posts WHERE id = :id", id=world.draft) == [
         world.draft
     ]
+
+
+async def test_an_account_whose_ban_has_ended_writes_again(
+    session: AsyncSession, world: World
+) -> None:
+    await run_sql(
+        session,
+        "UPDATE auth.users SET banned_until = now() - interval '1 minute' WHERE id = :id",
+        id=world.author,
+    )
+    await as_user(session, world.author)
+    inserted = await column(
+        session,
+        "INSERT INTO posts (author_id, title, content, slug) "
+        "VALUES (:a, 't', 'c', 'ban-over') RETURNING slug",
+        a=world.author,
+    )
+    assert inserted == ["ban-over"]
+
+
+async def test_anon_cannot_ask_whether_a_caller_may_write(session: AsyncSession) -> None:
+    await as_anon(session)
+    message = await denied(session, "SELECT public.caller_may_write()")
+    assert "permission denied for function" in message
 
 
 async def test_a_post_published_through_the_data_api_gets_the_database_time(
