@@ -2,7 +2,8 @@
 
 `python -m api.cli dev` starts the embedded PostgreSQL when DATABASE_URL is unset, migrates
 and serves with reload; the other commands are the Makefile's targets of the same names. Every
-command but `db` stops the embedded server on exit if it was the one that started it.
+command but `db` stops the embedded server on exit if a command started it and no other
+command still uses it.
 """
 
 import argparse
@@ -35,7 +36,7 @@ from api.settings import (
     accepts_forged_tokens,
     get_settings,
     settings_problems,
-    unread_env_file_names,
+    unread_env_file_warnings,
 )
 from db import migrate
 from db.embedded import BIN_DIR, EmbeddedPostgres, EmbeddedPostgresError
@@ -54,36 +55,30 @@ def embedded_server(settings: Settings) -> EmbeddedPostgres:
     )
 
 
-def start_embedded(settings: Settings) -> str:
-    server = embedded_server(settings)
-    server.start()
+def embedded_database(settings: Settings, server: EmbeddedPostgres) -> str:
     server.create_database(settings.database.embedded_name)
     return server.url(settings.database.embedded_name)
 
 
 @contextmanager
 def local_database(settings: Settings) -> Iterator[str]:
-    """Yield the database URL; an embedded server started here is stopped on exit."""
+    """Yield the database URL; the embedded server, borrowed meanwhile, is stopped on exit if
+    a command started it and no other command or client still uses it."""
     if settings.database.url:
         yield settings.database.url
         return
     server = embedded_server(settings)
-    was_running = server.is_running()
+    lease = server.borrow()
     try:
-        yield start_embedded(settings)
+        yield embedded_database(settings, server)
     finally:
-        # One the developer started (`make db`, another `make dev`) is theirs to stop, and one
-        # that another command began to use meanwhile is left to it. A Ctrl-C in the middle
-        # would leave it running, to be taken for the developer's own by every later command.
+        # A Ctrl-C in the middle would leave the lease taken until this process ends.
         with ctrl_c_waits():
-            if not was_running and server.is_running():
-                if server.has_other_clients():
-                    print(
-                        "quire: the embedded PostgreSQL is in use, so it keeps running; "
-                        "`make db-stop`"
-                    )
-                else:
-                    server.stop()
+            if server.give_back(lease):
+                print(
+                    "quire: a client is still connected to the embedded PostgreSQL, so it "
+                    "keeps running; `make db-stop`"
+                )
 
 
 @contextmanager
@@ -204,7 +199,9 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> None:
     if settings.database.url:
         print(_redacted(settings.database.url))
         return
-    print(start_embedded(settings))
+    server = embedded_server(settings)
+    server.keep_running()
+    print(embedded_database(settings, server))
 
 
 def cmd_db_stop(settings: Settings, args: argparse.Namespace) -> None:
@@ -376,7 +373,7 @@ def parser() -> argparse.ArgumentParser:
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(run=cmd_revision)
     seeding = commands.add_parser("seed", help="add N posts by N/10 users, through COPY")
-    seeding.add_argument("posts", type=int)
+    seeding.add_argument("posts", type=post_count)
     seeding.set_defaults(run=cmd_seed)
     token = commands.add_parser("token", help="print an access token for an email")
     token.add_argument("email")
@@ -395,19 +392,22 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def post_count(text: str) -> int:
+    """A number of posts to seed: 1 or more."""
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text} posts: at least 1 is needed")
+    return count
+
+
 def load_settings() -> Settings:
     """The settings, or an exit that says what is wrong in them, without a traceback."""
-    for name, meant in unread_env_file_names().items():
-        print(
-            f"quire: .env sets {name}, which Quire does not read; did you mean {meant}?",
-            file=sys.stderr,
-        )
+    for warning in unread_env_file_warnings():
+        print(warning, file=sys.stderr)
     try:
         return get_settings()
-    except ValidationError as error:
+    except (ValidationError, SettingsError) as error:
         raise SystemExit(f"quire: invalid configuration\n{settings_problems(error)}") from None
-    except SettingsError as error:
-        raise SystemExit(f"quire: invalid configuration: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

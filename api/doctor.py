@@ -19,6 +19,7 @@ import httpx
 import jwt
 from alembic.script import ScriptDirectory
 from pydantic import SecretStr, ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from storage3 import SyncBucket
@@ -27,7 +28,13 @@ from storage3.utils import StorageException
 from supabase import ClientOptions, create_client
 
 from api.auth import ASYMMETRIC_ALGORITHMS
-from api.settings import LOCAL_JWT_SECRET, Settings, get_settings, settings_problems
+from api.settings import (
+    LOCAL_JWT_SECRET,
+    Settings,
+    get_settings,
+    settings_problems,
+    unread_env_file_warnings,
+)
 from api.storage import AVATAR_MEDIA_TYPES, MAX_AVATAR_BYTES
 from db.engine import create_engine
 from db.migrate import alembic_config
@@ -396,9 +403,11 @@ async def diagnose(settings: Settings) -> int:
 
 
 def main() -> int:
+    for warning in unread_env_file_warnings():
+        print(warning, file=sys.stderr)
     try:
         settings = get_settings()
-    except ValidationError as error:
+    except (ValidationError, SettingsError) as error:
         print(
             render(
                 "settings", Outcome("fail", f"invalid configuration\n{settings_problems(error)}")

@@ -2,6 +2,7 @@
 
 import difflib
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 LOCAL_JWT_SECRET = "quire-local-development-secret-not-for-production"  # noqa: S105  # nosec B105
 ENV_FILE = ".env"
@@ -150,6 +151,14 @@ def unread_env_file_names(path: Path = Path(ENV_FILE)) -> dict[str, str]:
     return {name: close[0] for name, close in meant.items() if close and name.upper() not in known}
 
 
+def unread_env_file_warnings() -> list[str]:
+    """A warning for each name in `.env` that Quire does not read but nearly does."""
+    return [
+        f"quire: .env sets {name}, which Quire does not read; did you mean {meant}?"
+        for name, meant in unread_env_file_names().items()
+    ]
+
+
 # The settings, one class per concern, each read from variables under its prefix.
 SETTING_GROUPS: tuple[type[BaseSettings], ...] = (
     AppSettings,
@@ -168,11 +177,22 @@ def _variable_of(group: type[BaseSettings], field: str) -> str:
     return f"{group.model_config.get('env_prefix', '')}{field}".upper()
 
 
-def settings_problems(error: ValidationError) -> str:
+def settings_problems(error: ValidationError | SettingsError) -> str:
     """What is wrong in the settings, a line each, without the values given."""
+    if isinstance(error, SettingsError):
+        return _unparsed_value(error)
     # Input values stay out of the message: they may be secrets or passwords.
     details = error.errors(include_url=False, include_input=False, include_context=False)
     return "\n".join(f"  {_variable(error.title, d['loc'])}: {d['msg']}" for d in details)
+
+
+def _unparsed_value(error: SettingsError) -> str:
+    """pydantic-settings reads a list or a mapping as JSON, and names only the field of a value
+    that is not JSON (`error parsing value for field "cors_origins"`)."""
+    found = re.search(r'field "(\w+)"', str(error))
+    field = found[1] if found else ""
+    names = [_variable_of(group, field) for group in SETTING_GROUPS if field in group.model_fields]
+    return f'  {" or ".join(names) or field}: expected JSON, such as ["https://a.example"]'
 
 
 def _variable(group: str, location: tuple[int | str, ...]) -> str:

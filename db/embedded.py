@@ -5,6 +5,7 @@ root, so when we are root the server runs as a dedicated system user that owns t
 directory. It listens on 127.0.0.1 so every client (asyncpg, psql, Alembic) connects alike.
 """
 
+import fcntl
 import os
 import pwd
 import re
@@ -13,8 +14,11 @@ import socket
 import subprocess  # nosec B404  # runs the bundled PostgreSQL binaries with fixed arguments
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 with warnings.catch_warnings():
     # The package probes XDG_RUNTIME_DIR at import time for a feature Quire does not use.
@@ -81,6 +85,68 @@ class EmbeddedPostgres:
         """Stop the server (fast shutdown), keeping its data."""
         if self.is_running():
             self._pg_ctl("-w", "-m", "fast", "stop")
+        self._borrowers_started_it.unlink(missing_ok=True)
+
+    def keep_running(self) -> None:
+        """Start the server if needed and leave it running after every borrower (`make db`)."""
+        with self._deciding():
+            self.start()
+            self._borrowers_started_it.unlink(missing_ok=True)
+
+    def borrow(self) -> IO[str]:
+        """Start the server if needed and keep it running until `give_back` is called with
+        what this returns.
+
+        Several commands may borrow the server at once (`make psql` beside `make dev`): each
+        holds a shared lock on a lease file beside the data directory until it gives the
+        server back, and starting or stopping it happens under an exclusive lock on another
+        file, so that two commands never start it together, nor one stop it while another
+        begins to use it. A borrower that dies, killed, releases its lease all the same.
+        """
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        lease = self._lease_file.open("a")
+        with self._deciding():
+            fcntl.flock(lease, fcntl.LOCK_SH)
+            if not self.is_running():
+                self.start()
+                self._borrowers_started_it.touch()
+        return lease
+
+    def give_back(self, lease: IO[str]) -> bool:
+        """End a `borrow`. The last borrower stops the server if a borrower started it (one
+        that `start` or `keep_running` started stays), unless another client is connected;
+        return whether the server was left running for such a client alone."""
+        with self._deciding(), lease:
+            fcntl.flock(lease, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # another borrower still uses it, and will stop it
+            if not (self._borrowers_started_it.exists() and self.is_running()):
+                return False
+            if self.has_other_clients():
+                return True
+            self.stop()
+            return False
+
+    @contextmanager
+    def _deciding(self) -> Iterator[None]:
+        with self._lock_file.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    @property
+    def _lock_file(self) -> Path:
+        return self.data_dir.with_name(f"{self.data_dir.name}.lock")
+
+    @property
+    def _lease_file(self) -> Path:
+        return self.data_dir.with_name(f"{self.data_dir.name}.lease")
+
+    @property
+    def _borrowers_started_it(self) -> Path:
+        """A file that exists while the running server is one a borrower started."""
+        return self.data_dir.with_name(f"{self.data_dir.name}.borrowed")
 
     def has_other_clients(self) -> bool:
         """Whether a client other than this check is connected (another command, an app)."""

@@ -177,7 +177,8 @@ SELECT NOT EXISTS (SELECT FROM public.posts)
 
 
 class SeedRefused(RuntimeError):
-    """The database is not one to fill with sample data; the message says why."""
+    """The seed cannot run as asked (no posts to add, or a database not to fill with sample
+    data); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,8 @@ async def seed(
     url: str, posts: int, *, progress: bool = True, random_seed: int | None = None
 ) -> SeedReport:
     """Add `posts` posts (and a tenth as many users) to the database at `url`."""
+    if posts < 1:
+        raise SeedRefused(f"Nothing to seed: {posts} posts asked for, at least 1 is needed.")
     started = time.monotonic()
     # Sample data, reproducible from `random_seed`: no secret depends on it.
     rng = random.Random(random_seed)  # noqa: S311  # nosec B311  # reproducible sample data

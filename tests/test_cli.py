@@ -16,7 +16,7 @@ import uvicorn
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from api import cli
+from api import cli, doctor
 from api.main import create_app
 from api.settings import (
     ENV_FILE,
@@ -220,6 +220,26 @@ def test_an_invalid_setting_is_named_but_its_value_is_not_echoed(
     assert "hunter2" not in str(refusal.value.code)
 
 
+@pytest.mark.parametrize("posts", ["0", "-5", "abc"])
+def test_seed_wants_a_number_of_posts(posts: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["seed", posts])
+    assert "argument posts" in capsys.readouterr().err
+
+
+def test_a_list_setting_not_written_as_json_is_named_by_its_variable(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pydantic-settings reads lists as JSON and named only the field: `cors_origins`."""
+    monkeypatch.setenv("QUIRE_CORS_ORIGINS", "https://app.example")
+    expected = "invalid configuration\n  QUIRE_CORS_ORIGINS: expected JSON"
+    with pytest.raises(SystemExit, match=expected):
+        cli.main(["serve", "--workers", "1"])
+    # The preflight says the same, as a failed check rather than a traceback.
+    assert doctor.main() == 1
+    assert expected in capsys.readouterr().out
+
+
 def test_make_serve_without_configuration_exits_with_a_message(unconfigured: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(CONFIGURATION)}
     environment |= {"DATABASE_URL": UNREACHABLE_DATABASE, "PYTHONPATH": str(ROOT)}
@@ -354,12 +374,16 @@ def test_a_mistyped_name_in_env_is_pointed_out(
         "DATABSE_URL=postgresql://db.example.com/quire\nSUPABASE_JWT_SECRT=x\n"
         "SUPABASE_ANON_KEY=for-the-frontend\nQUIRE_ENVIRONMENT=local\n"
     )
-    cli.load_settings()
-    assert capsys.readouterr().err.splitlines() == [
+    warnings = [
         "quire: .env sets DATABSE_URL, which Quire does not read; did you mean DATABASE_URL?",
         "quire: .env sets SUPABASE_JWT_SECRT, which Quire does not read; "
         "did you mean SUPABASE_JWT_SECRET?",
     ]
+    cli.load_settings()
+    assert capsys.readouterr().err.splitlines() == warnings
+    # The preflight too: it would otherwise report every check skipped, DATABASE_URL unset.
+    doctor.main()
+    assert capsys.readouterr().err.splitlines() == warnings
 
 
 async def test_migrate_and_downgrade_say_where_the_database_is(

@@ -5,6 +5,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -96,16 +97,62 @@ def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPo
     assert not embedded.is_running()
 
 
-async def test_a_server_another_command_began_to_use_is_left_to_it(
+def test_the_last_command_to_use_a_server_a_command_started_stops_it(
     embedded: EmbeddedPostgres,
 ) -> None:
-    """`make psql` started it, then `make dev` connected: quitting psql must not cut dev off."""
+    """`make psql` started it, then `make dev` began to use it without connecting yet:
+    quitting psql must not cut dev off, and quitting dev stops it."""
+    embedded.stop()
+    settings = without_database_url(embedded.data_dir, embedded.port)
+    with contextlib.ExitStack() as dev:
+        with cli.local_database(settings):
+            dev.enter_context(cli.local_database(settings))
+        assert embedded.is_running()
+    assert not embedded.is_running()
+
+
+def test_a_server_kept_by_make_db_outlives_every_command(embedded: EmbeddedPostgres) -> None:
+    embedded.stop()
+    settings = without_database_url(embedded.data_dir, embedded.port)
+    with cli.local_database(settings):
+        embedded.keep_running()  # `make db` while a command runs
+    assert embedded.is_running()
+
+
+def test_commands_starting_a_stopped_server_together_start_it_once(
+    embedded: EmbeddedPostgres,
+) -> None:
+    """Two `make dev` at once: pg_ctl started twice failed in both ("lock file is empty")."""
+    embedded.stop()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        leases = list(pool.map(lambda _: embedded.borrow(), range(2)))
+    assert embedded.is_running()
+    assert [embedded.give_back(lease) for lease in leases] == [False, False]
+    assert not embedded.is_running()
+
+
+def test_a_server_left_by_a_killed_command_is_stopped_by_the_next(
+    embedded: EmbeddedPostgres,
+) -> None:
+    embedded.stop()
+    embedded.borrow().close()  # its process gone, the lease goes with it
+    assert embedded.is_running()
+    with cli.local_database(without_database_url(embedded.data_dir, embedded.port)):
+        pass
+    assert not embedded.is_running()
+
+
+async def test_a_server_a_client_still_uses_is_left_to_it(
+    embedded: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client outside the commands (the developer's own psql, say) keeps it running."""
     embedded.stop()
     with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
         other = await asyncpg.connect(**asyncpg_arguments(url))
     try:
         assert embedded.is_running()
         assert await other.fetchval("SELECT 1") == 1
+        assert "keeps running" in capsys.readouterr().out
     finally:
         await other.close()
     embedded.stop()
@@ -129,6 +176,19 @@ class FakeServer:
         if not self.running:
             self.running = True
             self.events.append("start")
+
+    def borrow(self) -> bool:
+        started = not self.running
+        self.start()
+        return started
+
+    def give_back(self, started: bool) -> bool:
+        if started:
+            self.stop()
+        return False
+
+    def keep_running(self) -> None:
+        self.start()
 
     def stop(self) -> None:
         self.running = False

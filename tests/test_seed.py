@@ -314,3 +314,19 @@ async def test_a_database_of_supabase_auth_is_refused(direct_url: str) -> None:
         assert await count(connection, "SELECT count(*) FROM auth.users") == 0
     finally:
         await connection.close()
+
+
+@pytest.mark.parametrize("posts", [0, -5])
+async def test_no_posts_to_add_is_refused_before_anything_is_written(
+    direct_url: str, posts: int
+) -> None:
+    """`make seed N=-5` reported "seeded -5 posts and 1 users", and added that user."""
+    url = await recreate_database(direct_url, "seed_nothing")
+    await asyncio.to_thread(migrate.upgrade, url)
+    with pytest.raises(SeedRefused, match="at least 1"):
+        await seed(url, posts, progress=False)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        assert await count(connection, "SELECT count(*) FROM auth.users") == 0
+    finally:
+        await connection.close()
