@@ -376,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
     seeding.add_argument("posts", type=post_count)
     seeding.set_defaults(run=cmd_seed)
     token = commands.add_parser("token", help="print an access token for an email")
-    token.add_argument("email")
+    token.add_argument("email", type=email_address)
     token.add_argument(
         "--hours",
         type=int,
@@ -387,9 +387,17 @@ def parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(run=cmd_token)
     admin = commands.add_parser("admin", help="make the user with this email an admin")
-    admin.add_argument("email")
+    admin.add_argument("email", type=email_address)
     admin.set_defaults(run=cmd_admin)
     return root
+
+
+def email_address(text: str) -> str:
+    """An address with a name and a domain: `make token EMAIL=ada` registered `ada`."""
+    name, at, domain = text.rpartition("@")
+    if not (name and at and domain) or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an email address")
+    return text
 
 
 def post_count(text: str) -> int:

@@ -220,6 +220,16 @@ def test_an_invalid_setting_is_named_but_its_value_is_not_echoed(
     assert "hunter2" not in str(refusal.value.code)
 
 
+@pytest.mark.parametrize("command", ["token", "admin"])
+@pytest.mark.parametrize("email", ["notanemail", "ada@", "@example.com", "a b@x.io"])
+def test_token_and_admin_want_an_email_address(
+    command: str, email: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([command, email])
+    assert "is not an email address" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("posts", ["0", "-5", "abc"])
 def test_seed_wants_a_number_of_posts(posts: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
