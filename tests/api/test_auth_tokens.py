@@ -249,6 +249,9 @@ BAD_TOKENS: dict[str, BadToken] = {
         {"alg": "HS256", "typ": "JWT", "kid": key.kid}, claims(iss, sub), key.public_pem()
     ),
     "expired": lambda key, iss, sub: key.sign(claims(iss, sub, exp=int(time.time()) - 3600)),
+    "expired beyond the clock leeway": lambda key, iss, sub: key.sign(
+        claims(iss, sub, exp=int(time.time()) - 120)
+    ),
     "wrong aud": lambda key, iss, sub: key.sign(claims(iss, sub, aud="anon")),
     "wrong iss": lambda key, iss, sub: key.sign(claims("https://other.supabase.co", sub)),
     "no iss": lambda key, iss, sub: key.sign(
@@ -291,6 +294,23 @@ async def test_bad_tokens_are_refused(
 ) -> None:
     jwks.keys.append(RSA_KEY.jwk())
     assert_refused(await me(client, build(es_key, jwks.url, account)))
+
+
+async def test_a_token_lasting_as_long_as_supabase_allows_passes(
+    client: AsyncClient, jwks: JwksStandIn, es_key: SigningKey, account: uuid.UUID
+) -> None:
+    """A week: the longest JWT expiry a Supabase project can be set to."""
+    week = claims(jwks.url, account, exp=int(time.time()) + 7 * 24 * 3600)
+    response = await me(client, es_key.sign(week))
+    assert response.status_code == 200, response.text
+
+
+async def test_a_key_published_for_encryption_does_not_verify_tokens(
+    client: AsyncClient, jwks: JwksStandIn, account: uuid.UUID
+) -> None:
+    key = SigningKey.es256("encryption-key")
+    jwks.keys = [{**key.jwk(), "use": "enc"}]
+    assert_refused(await me(client, key.sign(claims(jwks.url, account))))
 
 
 async def test_hs256_with_the_project_secret_still_passes(

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import MAX_LISTED_ERRORS, RETRY_AFTER_SECONDS, install_error_handlers
 from api.main import create_app
@@ -23,10 +25,12 @@ from db.repositories.rows import CompiledQuery, fetch_on
 from db.url import asyncpg_arguments
 from tests.api.factories import create_post
 from tests.conftest import Accounts, settings_for
+from tests.support import run_sql
 
 PROBLEM = "application/problem+json"
 ERRORS_LOGGER = "quire.errors"
 ALLOWED_ORIGIN = "https://app.example.com"  # the allow-list of tests.conftest.settings_for
+MIB = 1024 * 1024  # the default body limit
 
 
 async def test_unknown_route_is_a_404_problem(client: AsyncClient) -> None:
@@ -116,6 +120,42 @@ async def test_bodies_over_one_mebibyte_are_413(client: AsyncClient, accounts: A
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+
+
+async def padded(body: bytes, spaces: int) -> AsyncIterator[bytes]:
+    """`body` with `spaces` blanks before its closing brace, streamed in 64 KiB chunks (no
+    Content-Length: only the bytes received can be counted)."""
+    yield body[:-1]
+    for start in range(0, spaces, 64 * 1024):
+        yield b" " * min(64 * 1024, spaces - start)
+    yield body[-1:]
+
+
+async def test_a_streamed_body_over_the_cap_is_413_and_stores_nothing(
+    client: AsyncClient, accounts: Accounts, session: AsyncSession
+) -> None:
+    """A valid post, only padded: the route would store it if the whole body reached it."""
+    _, headers = await accounts.new()
+    response = await client.post(
+        "/api/v1/posts",
+        content=padded(b'{"title": "Padded", "content": "c"}', 2 * MIB),
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    stored = await run_sql(session, "SELECT count(*) FROM posts WHERE title = 'Padded'")
+    assert stored.scalar_one() == 0
+
+
+async def test_a_body_of_exactly_the_cap_is_accepted(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    _, headers = await accounts.new()
+    head, tail = b'{"title": "Exact", "content": "c"', b"}"
+    body = head + b" " * (MIB - len(head) - len(tail)) + tail
+    response = await client.post(
+        "/api/v1/posts", content=body, headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
 
 
 async def test_security_headers_are_set(client: AsyncClient) -> None:

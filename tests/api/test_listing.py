@@ -1,14 +1,16 @@
 """Listing, filtering, searching and paging published posts; tag and author rankings."""
 
+import base64
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.repositories import posts
 from tests.api.factories import POSTS, create_post
 from tests.conftest import Accounts
-from tests.support import StatementLog
+from tests.support import StatementLog, run_sql
 
 
 async def slugs(client: AsyncClient, query: str = "", **params: Any) -> list[str]:
@@ -166,6 +168,27 @@ async def test_following_cursors_visits_every_post_exactly_once(
     assert await walk(client) == list(reversed(expected))
 
 
+async def test_posts_published_at_the_same_instant_page_once_each(
+    client: AsyncClient, accounts: Accounts, session: AsyncSession
+) -> None:
+    """The id breaks ties: imported posts, or posts written through the Data API, can share
+    a `published_at`."""
+    _, headers = await accounts.new()
+    made = [(await create_post(client, headers, f"Tie {n}"))["slug"] for n in range(5)]
+    await run_sql(session, "UPDATE posts SET published_at = '2026-01-01T00:00:00Z'")
+    seen = await walk(client)
+    assert sorted(seen) == sorted(made)
+
+
+async def test_a_full_last_page_has_no_next_cursor(client: AsyncClient, accounts: Accounts) -> None:
+    _, headers = await accounts.new()
+    for n in range(2):
+        await create_post(client, headers, f"P{n}")
+    page = (await client.get(POSTS, params={"limit": 2})).json()
+    assert len(page["items"]) == 2
+    assert page["next_cursor"] is None
+
+
 async def test_posts_published_while_paging_are_neither_repeated_nor_skipped(
     client: AsyncClient, accounts: Accounts
 ) -> None:
@@ -217,6 +240,20 @@ async def test_a_cursor_edited_by_one_character_is_422(
         "/api/v1/users/me/posts", params={"cursor": cursor}, headers=headers
     )
     assert my_posts.status_code == 422
+
+
+async def test_a_cursor_whose_signature_is_forged_is_422(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    """Its body still reads as a position: only the signature refuses it."""
+    _, headers = await accounts.new()
+    for n in range(3):
+        await create_post(client, headers, f"P{n}")
+    cursor = (await client.get(POSTS, params={"limit": 1})).json()["next_cursor"]
+    token = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    token[0] ^= 0xFF  # the signature comes first
+    forged = base64.urlsafe_b64encode(bytes(token)).decode().rstrip("=")
+    assert (await client.get(POSTS, params={"cursor": forged})).status_code == 422
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "99999999999999999999"])

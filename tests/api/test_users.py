@@ -128,6 +128,28 @@ async def test_a_request_leaves_a_recent_last_seen_unwritten(
     assert await last_seen(session, user_id) == recent
 
 
+async def test_a_deactivated_accounts_refused_request_leaves_nothing_behind(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    user_id, headers = await accounts.new()
+    await client.get(ME, headers=headers)
+    stale = datetime(2020, 1, 1, tzinfo=UTC)
+    await run_sql(session, "UPDATE users SET is_active = false WHERE id = :id", id=user_id)
+    await set_last_seen(session, user_id, stale)
+    await session.commit()  # outlives the refused request's rollback; the test still rolls back
+    assert (await client.get(ME, headers=headers)).status_code == 403
+    assert await last_seen(session, user_id) == stale
+
+
+async def test_a_token_without_an_email_is_a_401_that_says_so(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    user_id, _ = await accounts.new()
+    response = await client.get(ME, headers=bearer(make_token(user_id, None)))
+    assert response.status_code == 401, response.text
+    assert "email" in response.json()["detail"]
+
+
 async def test_missing_malformed_expired_and_forged_tokens_are_401(
     client: AsyncClient, accounts: Accounts
 ) -> None:

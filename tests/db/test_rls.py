@@ -315,6 +315,22 @@ async def test_a_refused_account_cannot_write(
     ]
 
 
+@pytest.mark.parametrize("refusal", REFUSED_ACCOUNTS.values(), ids=REFUSED_ACCOUNTS.keys())
+async def test_a_refused_account_cannot_edit_or_tag(
+    session: AsyncSession, world: World, refusal: str
+) -> None:
+    await run_sql(session, "DELETE FROM post_tags WHERE post_id = :id", id=world.draft)
+    await run_sql(session, refusal, id=world.author)
+    await as_user(session, world.author)
+    for write in (
+        "UPDATE posts SET title = 'Changed' WHERE id = :post RETURNING id",
+        "UPDATE user_profiles SET bio = 'Changed' WHERE user_id = :author RETURNING user_id",
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (:post, :tag)",
+    ):
+        message = await denied(session, write, post=world.draft, author=world.author, tag=world.tag)
+        assert RLS_VIOLATION in message, write
+
+
 async def test_an_account_whose_ban_has_ended_writes_again(
     session: AsyncSession, world: World
 ) -> None:
