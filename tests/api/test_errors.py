@@ -222,6 +222,36 @@ async def test_a_deadlock_is_a_409_to_retry(engine: AsyncEngine) -> None:
     assert "retry" in response.json()["detail"]
 
 
+async def serialization_failure(engine: AsyncEngine) -> DBAPIError:
+    """Provoke a real serialization failure: a repeatable-read transaction updates a row that
+    another changed and committed since its snapshot."""
+    key = uuid.uuid4()
+    insert = text("INSERT INTO auth.users (id, email) VALUES (:id, :email)")
+    update = text("UPDATE auth.users SET email = :email WHERE id = :id")
+    async with engine.begin() as setup:
+        await setup.execute(insert, {"id": key, "email": f"{key}@example.com"})
+    try:
+        async with engine.connect() as late:
+            await late.execution_options(isolation_level="REPEATABLE READ")
+            async with late.begin():
+                await late.execute(text("SELECT 1 FROM auth.users WHERE id = :id"), {"id": key})
+                async with engine.begin() as early:
+                    await early.execute(update, {"id": key, "email": f"early-{key}@example.com"})
+                with pytest.raises(DBAPIError) as failed:
+                    await late.execute(update, {"id": key, "email": f"late-{key}@example.com"})
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": key})
+    assert getattr(failed.value.orig, "sqlstate", None) == "40001"
+    return failed.value
+
+
+async def test_a_serialization_failure_is_a_409_to_retry(engine: AsyncEngine) -> None:
+    response = await answer_to(await serialization_failure(engine))
+    assert response.status_code == 409
+    assert "retry" in response.json()["detail"]
+
+
 async def answer_to(error: BaseException) -> Response:
     """What the error handlers answer when a route raises `error`."""
     app = FastAPI()
