@@ -105,11 +105,15 @@ class EmbeddedPostgres:
         """
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         lease = self._lease_file.open("a")
-        with self._deciding():
-            fcntl.flock(lease, fcntl.LOCK_SH)
-            if not self.is_running():
-                self.start()
-                self._borrowers_started_it.touch()
+        try:
+            with self._deciding():
+                fcntl.flock(lease, fcntl.LOCK_SH)
+                if not self.is_running():
+                    self.start()
+                    self._borrowers_started_it.touch()
+        except BaseException:
+            lease.close()  # a server that would not start is not borrowed
+            raise
         return lease
 
     def give_back(self, lease: IO[str]) -> bool:

@@ -1,6 +1,7 @@
 """Commands without DATABASE_URL stop the embedded PostgreSQL they start, and only that one."""
 
 import contextlib
+import fcntl
 import shutil
 import socket
 import tempfile
@@ -129,6 +130,23 @@ def test_commands_starting_a_stopped_server_together_start_it_once(
     assert embedded.is_running()
     assert [embedded.give_back(lease) for lease in leases] == [False, False]
     assert not embedded.is_running()
+
+
+def test_a_server_that_cannot_start_is_not_left_borrowed() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="quire-cli-"))
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            server = EmbeddedPostgres(workdir / "pgdata", taken.getsockname()[1])
+            with pytest.raises(EmbeddedPostgresError) as refused:
+                server.borrow()
+        # The error is still held (its traceback, and what its frames held, with it).
+        assert "Address already in use" in str(refused.value)
+        with (workdir / "pgdata.lease").open("a") as lease:
+            fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_a_server_left_by_a_killed_command_is_stopped_by_the_next(
