@@ -227,13 +227,19 @@ async def test_tampered_cursors_are_422(client: AsyncClient, cursor: str) -> Non
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_a_cursor_edited_by_one_character_is_422(
-    client: AsyncClient, accounts: Accounts
-) -> None:
+async def a_cursor(client: AsyncClient, accounts: Accounts) -> tuple[dict[str, str], str]:
+    """An author's headers, and the cursor of the first page of one of their three posts."""
     _, headers = await accounts.new()
     for n in range(3):
         await create_post(client, headers, f"P{n}")
     cursor = (await client.get(POSTS, params={"limit": 1})).json()["next_cursor"]
+    return headers, cursor
+
+
+async def test_a_cursor_edited_by_one_character_is_422(
+    client: AsyncClient, accounts: Accounts
+) -> None:
+    headers, cursor = await a_cursor(client, accounts)
     flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
     assert (await client.get(POSTS, params={"cursor": flipped})).status_code == 422
     my_posts = await client.get(
@@ -246,10 +252,7 @@ async def test_a_cursor_whose_signature_is_forged_is_422(
     client: AsyncClient, accounts: Accounts
 ) -> None:
     """Its body still reads as a position: only the signature refuses it."""
-    _, headers = await accounts.new()
-    for n in range(3):
-        await create_post(client, headers, f"P{n}")
-    cursor = (await client.get(POSTS, params={"limit": 1})).json()["next_cursor"]
+    _, cursor = await a_cursor(client, accounts)
     token = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     token[0] ^= 0xFF  # the signature comes first
     forged = base64.urlsafe_b64encode(bytes(token)).decode().rstrip("=")
