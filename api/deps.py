@@ -66,8 +66,6 @@ bearer = HTTPBearer(auto_error=False, description="A Supabase Auth access token.
 # refused token (401), a deactivated account (403), its email held by another account (409),
 # and the project's signing keys out of reach (503).
 SIGN_IN_ERRORS = (401, 403, 409, 503)
-# What any route that reads the database can answer: the database out of reach (503).
-DATABASE_ERRORS = (503,)
 # What a route with a body can answer besides its own problems, on any body: too large for the
 # body limit (413), or of another media type than the route reads (415).
 BODY_ERRORS = (413, 415)

@@ -170,10 +170,16 @@ def problem_response(
     )
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the problems a route can answer with."""
+def problem_responses(
+    *statuses: int, reads_database: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the problems a route can answer with: its own, an
+    invalid request (422) and, on a route that reads the database, the database out of reach
+    (503)."""
+    always = (422, 503) if reads_database else (422,)
     return {
-        status: {"model": Problem, "description": title_of(status)} for status in (*statuses, 422)
+        status: {"model": Problem, "description": title_of(status)}
+        for status in (*statuses, *always)
     }
 
 

@@ -121,7 +121,9 @@ async def upload_my_avatar(
 
 
 @media.get(
-    "/{user_id}/{name}", response_class=FileResponse, responses=problem_responses(400, 404, 416)
+    "/{user_id}/{name}",
+    response_class=FileResponse,
+    responses=problem_responses(400, 404, 416, reads_database=False),
 )
 async def read_local_avatar(
     user_id: uuid.UUID, name: Annotated[str, PathParam(pattern=FILE_NAME)], request: Request

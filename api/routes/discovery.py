@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.deps import DATABASE_ERRORS, ReaderDep
+from api.deps import ReaderDep
 from api.errors import problem_responses
 from api.pagination import DEFAULT_LIMIT, PageLimit
 from api.schemas.posts import TagStats
@@ -12,7 +12,7 @@ from db.repositories import tags, users
 router = APIRouter(tags=["discovery"])
 
 
-@router.get("/tags", responses=problem_responses(*DATABASE_ERRORS))
+@router.get("/tags", responses=problem_responses())
 async def list_tags(reader: ReaderDep, limit: PageLimit = DEFAULT_LIMIT) -> list[TagStats]:
     """Tags with their number of published posts, most used first, then by name."""
     return [
@@ -21,7 +21,7 @@ async def list_tags(reader: ReaderDep, limit: PageLimit = DEFAULT_LIMIT) -> list
     ]
 
 
-@router.get("/authors/top", responses=problem_responses(*DATABASE_ERRORS))
+@router.get("/authors/top", responses=problem_responses())
 async def top_authors(reader: ReaderDep, limit: PageLimit = DEFAULT_LIMIT) -> list[AuthorStats]:
     """Authors by number of published posts, most first."""
     rows = await users.top_authors(reader, limit)

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     BODY_ERRORS,
-    DATABASE_ERRORS,
     OPTIONAL_AUTH,
     SIGN_IN_ERRORS,
     CurrentUser,
@@ -66,7 +65,7 @@ async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) 
     return ViewResponse(post, status_code=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-@router.get("", response_model=PostsPage, responses=problem_responses(*DATABASE_ERRORS))
+@router.get("", response_model=PostsPage, responses=problem_responses())
 async def list_posts(
     reader: ReaderDep,
     cursors: Cursors,

@@ -4,7 +4,6 @@ from fastapi import APIRouter
 
 from api.deps import (
     BODY_ERRORS,
-    DATABASE_ERRORS,
     SIGN_IN_ERRORS,
     CurrentUser,
     Cursors,
@@ -62,7 +61,7 @@ async def list_my_posts(
     return ViewResponse({"items": page.items, "next_cursor": cursors.encode(page.next, MY_POSTS)})
 
 
-@router.get("/{user_id}", responses=problem_responses(404, *DATABASE_ERRORS))
+@router.get("/{user_id}", responses=problem_responses(404))
 async def read_user(user: UserById) -> UserPublic:
     """A user's public page: name and profile, never the email."""
     # A deactivated account may no longer act, but what it published stays public: its posts
