@@ -141,16 +141,20 @@ class EmbeddedPostgres:
 
     @property
     def _lock_file(self) -> Path:
-        return self.data_dir.with_name(f"{self.data_dir.name}.lock")
+        return self._beside("lock")
 
     @property
     def _lease_file(self) -> Path:
-        return self.data_dir.with_name(f"{self.data_dir.name}.lease")
+        return self._beside("lease")
 
     @property
     def _borrowers_started_it(self) -> Path:
         """A file that exists while the running server is one a borrower started."""
-        return self.data_dir.with_name(f"{self.data_dir.name}.borrowed")
+        return self._beside("borrowed")
+
+    def _beside(self, suffix: str) -> Path:
+        """A file next to the data directory: `initdb` wants the directory itself empty."""
+        return self.data_dir.with_name(f"{self.data_dir.name}.{suffix}")
 
     def has_other_clients(self) -> bool:
         """Whether a client other than this check is connected (another command, an app)."""
