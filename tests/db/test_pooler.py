@@ -6,12 +6,13 @@ where asyncpg's default settings fail; against a direct connection they pass too
 
 import asyncio
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine
-from db.url import PoolMode
+from db.url import PoolMode, asyncpg_arguments
 from tests.conftest import POOL_MODE
 
 # More clients than the pooler has server connections (20 in `make test-pooler`), so
@@ -88,3 +89,16 @@ async def test_the_pooler_hands_one_server_connection_to_several_clients(
         second_pid = await second.scalar(backend)
         await second.commit()
     assert first_pid == second_pid
+
+
+async def test_plain_asyncpg_connects_with_a_transaction_pooler_url(database_url: str) -> None:
+    """The seed, the bench and the test harness connect with asyncpg itself: a pooler URL
+    must give them asyncpg's arguments, not the SQLAlchemy dialect's."""
+    url = f"{database_url}{'&' if '?' in database_url else '?'}pgbouncer=true"
+    arguments = asyncpg_arguments(url)
+    assert arguments["statement_cache_size"] == 0
+    connection = await asyncpg.connect(**arguments)
+    try:
+        assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await connection.close()

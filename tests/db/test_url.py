@@ -113,11 +113,17 @@ def test_ipv6_host() -> None:
     assert target.is_transaction_pooler
 
 
+def test_ipv6_host_without_port() -> None:
+    target = parse_database_url("postgresql://postgres:pw@[2001:db8::1]/postgres")
+    assert (target.url.host, target.url.port) == ("2001:db8::1", 5432)
+
+
 @pytest.mark.parametrize(
     ("location", "message"),
     [
         ("db.example.com:port", "not a number"),
         ("db.example.com:0", "invalid port: 0"),
+        ("db.example.com:65536", "invalid port: 65536"),
         ("db.example.com:70000", "invalid port: 70000"),
         ("a.example.com:5432,b.example.com:5432", "several hosts"),
         ("[2001:db8::1", "invalid IPv6 host"),
@@ -228,6 +234,12 @@ def test_a_raw_password_and_a_query_value_both_with_at_signs() -> None:
     assert arguments["server_settings"] == {"application_name": "me@laptop", "search_path": "a@b"}
 
 
+def test_a_raw_password_with_at_and_slash_in_a_url_without_database() -> None:
+    target = parse_database_url("postgresql://postgres:pa@h/x@db.example.com?sslmode=require")
+    assert (target.url.password, target.url.host) == ("pa@h/x", "db.example.com")
+    assert target.url.database is None
+
+
 def test_a_url_without_any_at_sign_has_no_credentials() -> None:
     target = parse_database_url("postgresql://db.example.com:6543/quire?sslmode=require")
     assert (target.url.username, target.url.password) == (None, None)
@@ -257,6 +269,17 @@ def test_password_survives_sqlalchemy_rendering() -> None:
     password = "@:/?#% all@once"
     target = parse_database_url(f"postgresql://postgres:{password}@host/quire")
     assert make_url(target.url.render_as_string(hide_password=False)).password == password
+
+
+def test_another_database_on_the_same_server_keeps_the_credentials() -> None:
+    target = parse_database_url("postgresql://postgres.ref:p%40ss@db.example.com:6543/postgres")
+    other = parse_database_url(target.with_database("quire_test_cli"))
+    assert (other.url.username, other.url.password) == ("postgres.ref", "p@ss")
+    assert (other.url.host, other.url.port, other.url.database) == (
+        "db.example.com",
+        6543,
+        "quire_test_cli",
+    )
 
 
 def test_redacted_url_hides_the_password() -> None:
@@ -300,6 +323,13 @@ def test_encrypted_sslmodes_become_ssl_contexts(
 def test_unknown_sslmode_is_refused() -> None:
     with pytest.raises(DatabaseUrlError, match=r"unknown sslmode 'required'.*verify-full"):
         parse_database_url(f"{DIRECT}?sslmode=required")
+
+
+def test_an_empty_sslmode_is_refused_not_dropped() -> None:
+    # `?sslmode=${PGSSLMODE}` with the variable unset: asking for nothing is not asking for
+    # asyncpg's default.
+    with pytest.raises(DatabaseUrlError, match=r"unknown sslmode ''"):
+        parse_database_url(f"{DIRECT}?sslmode=")
 
 
 # --- sslrootcert: a throwaway CA, and real TLS handshakes in memory --------------------------
@@ -536,6 +566,7 @@ def test_sslrootcert_system_uses_the_default_trust_store() -> None:
             "file not found: /nonexistent/root.crt",
         ),
         ("sslmode=prefer&sslrootcert=/tmp/root.crt", "sslrootcert needs sslmode=require"),
+        ("sslmode=disable&sslrootcert=/tmp/root.crt", "sslrootcert needs sslmode=require"),
         ("sslmode=require&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
     ],
 )
@@ -559,7 +590,7 @@ def test_connect_timeout() -> None:
     assert parse_database_url(f"{DIRECT}?connect_timeout=12").connect_args["timeout"] == 12.0
 
 
-@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan"])
 def test_bad_connect_timeout_is_refused(value: str) -> None:
     with pytest.raises(DatabaseUrlError, match="connect_timeout must be a positive number"):
         parse_database_url(f"{DIRECT}?connect_timeout={value}")

@@ -44,8 +44,32 @@ async def test_a_connection_handed_to_a_waiter_that_timed_out_goes_to_the_next()
     late.cancel()
     with pytest.raises(asyncio.CancelledError):
         await late
-    assert await next_in_line == "connection"
+    async with asyncio.timeout(5):
+        assert await next_in_line == "connection"
     assert queue.empty()
+
+
+async def test_a_waiter_that_gave_up_before_a_connection_came_is_skipped() -> None:
+    queue: HandoffQueue[str] = HandoffQueue(maxsize=1)
+    gone = asyncio.create_task(queue.get())
+    await settle(queue, 1)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    live = asyncio.create_task(queue.get())
+    await settle(queue, 1)
+    queue.put_nowait("connection")
+    async with asyncio.timeout(5):
+        assert await live == "connection"
+
+
+async def test_idle_connections_are_lent_oldest_first() -> None:
+    queue: HandoffQueue[str] = HandoffQueue(maxsize=3)
+    queue.put_nowait("older")
+    queue.put_nowait("newer")
+    assert queue.get_nowait() == "older"
+    queue.put_nowait("newest")
+    assert await queue.get() == "newer"
 
 
 async def test_idle_connections_are_kept_up_to_the_pool_size() -> None:
@@ -54,6 +78,41 @@ async def test_idle_connections_are_kept_up_to_the_pool_size() -> None:
     with pytest.raises(asyncio.QueueFull):
         queue.put_nowait("overflow")
     assert queue.get_nowait() == "kept"
+
+
+async def test_the_engines_pool_serves_a_waiting_checkout_before_a_newcomer(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=5)
+    order: list[str] = []
+
+    async def wait_in_line() -> None:
+        async with engine.connect():
+            order.append("waiter")
+
+    try:
+        held = await engine.connect()
+        waiter = asyncio.create_task(wait_in_line())
+        await asyncio.sleep(0.1)  # the pool is full: the waiter gets in line without I/O
+        await held.close()
+        async with engine.connect():
+            order.append("newcomer")
+        await waiter
+    finally:
+        await engine.dispose()
+    assert order == ["waiter", "newcomer"]
+
+
+async def test_overflow_connections_are_closed_when_returned(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1, max_overflow=1)
+    try:
+        first, second = await engine.connect(), await engine.connect()
+        await first.close()
+        await second.close()
+        assert isinstance(engine.pool, FairAsyncQueuePool)
+        assert engine.pool.checkedin() == 1
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
