@@ -26,6 +26,7 @@ from api.settings import (
     Settings,
     SupabaseSettings,
     get_settings,
+    unread_env_file_names,
 )
 from db import migrate
 from db.embedded import free_port
@@ -429,3 +430,26 @@ def test_psql_passes_its_own_arguments_on_and_other_commands_refuse_them(
     with pytest.raises(SystemExit) as refused:
         cli.main(["token", "someone@example.com", "-c", "select 1"])
     assert refused.value.code == 2
+
+
+def test_serve_trusts_forwarded_headers_only_from_this_machine_by_default(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trusted from anyone, X-Forwarded-For and -Proto would let any client pick its address
+    and scheme."""
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    monkeypatch.setenv("PORT", str(free_port()))
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    cli.main(["serve", "--workers", "1"])
+    assert served["proxy_headers"] is True
+    assert served["forwarded_allow_ips"] == "127.0.0.1"
+
+
+def test_names_in_env_are_read_whatever_their_case(unconfigured: Path) -> None:
+    """pydantic-settings reads `database_url` as DATABASE_URL: no warning says otherwise."""
+    (unconfigured / ".env").write_text(
+        "database_url=postgresql://db.example.com/quire\nQuire_Environment=local\n"
+    )
+    assert unread_env_file_names() == {}

@@ -74,6 +74,8 @@ def test_a_local_supabase_stack_may_be_plain_http() -> None:
         "https://abc.supabase.co/auth/v1",
         "https://?x",
         "https://",
+        "https://abc.supabase.co?apikey=x",
+        "https://abc.supabase.co/#auth",
     ],
 )
 def test_a_supabase_url_is_the_project_url_alone(url: str) -> None:
@@ -87,3 +89,34 @@ def test_a_supabase_url_is_the_project_url_alone(url: str) -> None:
 def test_signing_keys_are_never_fetched_in_the_clear_whatever_the_environment() -> None:
     with pytest.raises(ValidationError, match="https://"):
         Settings(supabase=SupabaseSettings(url="http://abc.supabase.co"))
+
+
+@pytest.mark.parametrize("url", ["http://localhost:54321", "http://[::1]:54321"])
+def test_a_local_supabase_stack_may_be_named_localhost(url: str) -> None:
+    settings = production(url=url, jwt_secret="s" * 40)
+    assert settings.supabase.auth_issuer == f"{url}/auth/v1"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost.attacker.example", "http://127.0.0.1.nip.io", "http://10.0.0.1"]
+)
+def test_plain_http_is_for_this_machine_alone(url: str) -> None:
+    """A host that only starts like a loopback name is anywhere on the network."""
+    with pytest.raises(ValidationError, match="https://"):
+        Settings(supabase=SupabaseSettings(url=url))
+
+
+def test_an_empty_variable_is_as_if_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.env.example` lists `SUPABASE_JWT_SECRET=` and `QUIRE_CURSOR_SECRET=`: left empty,
+    production still refuses the placeholder rather than signing with an empty secret."""
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://quire@db.example.com/quire")
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "")
+    monkeypatch.setenv("QUIRE_CURSOR_SECRET", "")
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings()
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
+    monkeypatch.setenv("QUIRE_CORS_ORIGINS", "")
+    monkeypatch.setenv("PORT", "")
+    settings = Settings()
+    assert (settings.app.cors_origins, settings.server.port) == ([], 8000)

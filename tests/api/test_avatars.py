@@ -3,7 +3,10 @@ or in the local media folder, which the API serves itself."""
 
 import asyncio
 import json
+import socket
 import struct
+import threading
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -658,8 +661,14 @@ async def test_storage_out_of_reach_is_a_503_and_keeps_the_profile(
         (GIF, "me.gif", "image/gif"),
         (b"just some text\n", "me.png", "image/png"),
         (b"", "me.png", "image/png"),
+        (b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script>", "me.png", "image/png"),
+        (
+            b"RIFF" + struct.pack("<I", 4 + len(WEBP_DATA)) + b"AVI " + WEBP_DATA,
+            "me.webp",
+            "image/webp",
+        ),
     ],
-    ids=["gif", "text named .png", "empty"],
+    ids=["gif", "text named .png", "empty", "png signature alone", "riff but not webp"],
 )
 async def test_anything_but_png_jpeg_webp_is_415(
     local: AsyncClient, session: AsyncSession, content: bytes, filename: str, declared: str
@@ -746,7 +755,15 @@ async def test_local_media_serves_only_stored_avatars(local: AsyncClient, path: 
 
 @pytest.mark.parametrize(
     ("status", "refused"),
-    [("400", True), (404, True), ("413", True), ("408", False), (429, False), ("500", False)],
+    [
+        ("400", True),
+        (404, True),
+        ("413", True),
+        ("408", False),
+        (429, False),
+        ("500", False),
+        ("", False),
+    ],
 )
 def test_only_a_storage_refusal_that_a_retry_would_meet_again_is_a_502(
     status: int | str, refused: bool
@@ -754,3 +771,109 @@ def test_only_a_storage_refusal_that_a_retry_would_meet_again_is_a_502(
     """A timeout or a rate limit is worth a retry (503); a missing bucket or a type it does not
     allow is not (502)."""
     assert avatar_storage._refused(StorageApiError("message", "code", status)) is refused
+
+
+async def test_a_public_url_with_a_trailing_slash_serves_avatars(
+    database_url: str, session: AsyncSession, media_dir: Path
+) -> None:
+    """QUIRE_PUBLIC_URL=https://api.example.com/ is as good as without the slash."""
+    settings = avatar_settings(database_url, media_dir, None)
+    app = settings.app.model_copy(update={"public_url": f"{PUBLIC_URL}/"})
+    async with serve_app(settings.model_copy(update={"app": app}), session, PUBLIC_URL) as client:
+        _, headers = await sign_up(session)
+        url = (await put_avatar(client, headers, png())).json()["avatar_url"]
+        assert url.startswith(f"{PUBLIC_URL}/media/avatars/")
+        assert (await client.get(url)).content == png()
+
+
+async def test_storage_out_of_reach_when_the_old_avatar_goes_keeps_the_change(
+    hosted: AsyncClient,
+    session: AsyncSession,
+    storage: StorageStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The old object is removed after the commit: Storage down then costs a stray object,
+    never an error."""
+    _, headers = await sign_up(session, issuer=storage.url)
+    assert (await put_avatar(hosted, headers, png())).status_code == 200
+    storage.stop()
+    response = await hosted.put(PROFILE, json={"avatar_url": None}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert "cannot remove an old avatar from Supabase Storage" in caplog.text
+
+
+async def test_storage_that_never_answers_is_a_503_in_good_time(
+    database_url: str, session: AsyncSession, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hung Storage must not hold the request (and a pooled connection) forever."""
+    monkeypatch.setattr(avatar_storage, "STORAGE_TIMEOUT_SECONDS", 0.5)
+    # Connections are queued by the kernel and never answered.
+    silent = socket.create_server(("127.0.0.1", 0))
+    # Closing it resets the queued connections: a client without a timeout is let go.
+    release = threading.Timer(10, silent.close)
+    release.start()
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        settings = avatar_settings(database_url, media_dir, url)
+        async with serve_app(settings, session, PUBLIC_URL) as client:
+            _, headers = await sign_up(session, issuer=url)
+            started = time.monotonic()
+            response = await put_avatar(client, headers, png())
+            assert time.monotonic() - started < 5
+        assert_problem(response, 503)
+    finally:
+        release.cancel()
+        silent.close()
+
+
+class OverloadedStorage(StorageStandIn):
+    """Storage answering every upload with `status`, as Supabase does when overloaded."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__()
+
+    def upload(self, request: BaseHTTPRequestHandler) -> None:
+        request.rfile.read(int(request.headers["content-length"]))
+        self._answer(request, self.status, _error(str(self.status), "busy", "try again later"))
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_storage_that_is_busy_is_a_503_not_a_502(
+    database_url: str, session: AsyncSession, media_dir: Path, status: int
+) -> None:
+    """A rate limit or a server error passes: the client is told to retry, not that the
+    bucket is misconfigured."""
+    with OverloadedStorage(status) as busy:
+        settings = avatar_settings(database_url, media_dir, busy.url)
+        async with serve_app(settings, session, PUBLIC_URL) as client:
+            _, headers = await sign_up(session, issuer=busy.url)
+            assert_problem(await put_avatar(client, headers, png()), 503)
+
+
+async def test_a_project_without_a_service_role_key_keeps_avatars_locally(
+    database_url: str, session: AsyncSession, media_dir: Path, storage: StorageStandIn
+) -> None:
+    """SUPABASE_URL alone (set to verify tokens) is not enough to write to Storage."""
+    settings = avatar_settings(database_url, media_dir, storage.url)
+    supabase = settings.supabase.model_copy(update={"service_role_key": None})
+    async with serve_app(
+        settings.model_copy(update={"supabase": supabase}), session, PUBLIC_URL
+    ) as client:
+        _, headers = await sign_up(session, issuer=storage.url)
+        response = await put_avatar(client, headers, png())
+        assert response.status_code == 200, response.text
+        url = response.json()["avatar_url"]
+    assert url.startswith(f"{PUBLIC_URL}/media/avatars/")
+    assert local_file(media_dir, url).read_bytes() == png()
+    assert storage.uploads == []
+
+
+def test_only_a_key_of_the_users_own_shape_is_ever_removed() -> None:
+    """A URL that starts like one of the user's avatars names no object of theirs."""
+    user_id, other = uuid.uuid4(), uuid.uuid4()
+    prefix = f"{PUBLIC_URL}/media/avatars/"
+    own = f"{user_id}/{'0' * 32}.png"
+    assert avatar_storage._owned_key(prefix + own, prefix, user_id) == own
+    for suffix in [f"/../../{other}/{'1' * 32}.png", "x", "?v=2"]:
+        assert avatar_storage._owned_key(prefix + own + suffix, prefix, user_id) is None

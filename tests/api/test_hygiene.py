@@ -122,6 +122,18 @@ async def test_no_origin_is_allowed_when_the_list_is_empty() -> None:
     assert "access-control-allow-origin" not in answer.headers
 
 
+async def test_no_origin_is_allowed_unless_the_list_is_set() -> None:
+    """QUIRE_CORS_ORIGINS unset: no browser origin may read the API's answers."""
+    app = create_app(Settings(app=AppSettings(environment="test")))
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://quire.test") as client:
+        response = await client.get("/openapi.json", headers={"Origin": OTHER_ORIGIN})
+        answer = await client.options(POSTS, headers=preflight(OTHER_ORIGIN))
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-origin" not in answer.headers
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
