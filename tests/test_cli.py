@@ -453,3 +453,94 @@ def test_names_in_env_are_read_whatever_their_case(unconfigured: Path) -> None:
         "database_url=postgresql://db.example.com/quire\nQuire_Environment=local\n"
     )
     assert unread_env_file_names() == {}
+
+
+async def test_migrate_goes_to_the_direct_url(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DATABASE_URL may be a transaction pooler that migrations must never go through."""
+    settings = Settings(
+        database=DatabaseSettings(url=UNREACHABLE_DATABASE, direct_url=cli_database)
+    )
+    await run("migrate", settings)
+    assert capsys.readouterr().out.endswith("(head)\n")
+
+
+async def test_migrate_goes_to_the_revision_asked_for(
+    direct_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = await recreate_database(direct_url, "cli_revision")
+    await run("migrate", settings_for(url), "0001")
+    assert capsys.readouterr().out == "quire migrate: the database is at 0001\n"
+
+
+async def test_seed_migrates_a_fresh_database_first(
+    direct_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make seed` on a fresh clone, before any `make migrate`."""
+    url = await recreate_database(direct_url, "cli_seed")
+    await run("seed", settings_for(url), "10")
+    assert capsys.readouterr().out.startswith("seeded 10 posts and 1 users")
+    assert await fetch(url, "SELECT count(*) FROM posts") == 10
+
+
+@pytest.mark.parametrize(("options", "hours"), [((), 24), (("--hours", "168"), 168)])
+async def test_token_lasts_the_hours_asked_for(
+    cli_database: str, capsys: pytest.CaptureFixture[str], options: tuple[str, ...], hours: int
+) -> None:
+    await run("token", settings_for(cli_database), "hours@example.com", *options)
+    claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == hours * 3600
+
+
+async def test_admin_reactivates_a_deactivated_user(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await run("admin", settings_for(cli_database), "lapsed@example.com")
+    engine = create_engine(cli_database, use_pool=False)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE users SET is_active = false WHERE email = 'lapsed@example.com'")
+            )
+    finally:
+        await engine.dispose()
+    await run("admin", settings_for(cli_database), "lapsed@example.com")
+    active = await fetch(
+        cli_database, "SELECT is_active FROM users WHERE email = 'lapsed@example.com'"
+    )
+    assert active is True
+
+
+async def test_psql_runs_on_the_database_and_exits_with_its_status(
+    unconfigured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli_database: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", cli_database)
+    with pytest.raises(SystemExit) as exit_:
+        await asyncio.to_thread(cli.main, ["psql", "-tAc", "SELECT current_database()"])
+    assert exit_.value.code == 0
+    assert capfd.readouterr().out.strip() == cli_database.rsplit("/", 1)[-1].split("?")[0]
+    with pytest.raises(SystemExit) as failed:
+        await asyncio.to_thread(cli.main, ["psql", "-c", "SELECT no_such_column"])
+    assert failed.value.code == 1
+
+
+def test_dev_migrates_through_the_direct_url_and_serves_a_local_app(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, direct_url: str, database_url: str
+) -> None:
+    """The reloader's app is built from the environment: without QUIRE_ENVIRONMENT=local it
+    would refuse the placeholder secret."""
+    # `dev` sets both for the reloader's process: monkeypatch puts back what it saw first.
+    for name in ("DATABASE_URL", "QUIRE_ENVIRONMENT"):
+        monkeypatch.setenv(name, "unused")
+    monkeypatch.delenv("QUIRE_ENVIRONMENT")
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    settings = Settings(database=DatabaseSettings(url=UNREACHABLE_DATABASE, direct_url=direct_url))
+    args = cli.parser().parse_args(["dev", "--port", str(free_port())])
+    args.run(settings, args)
+    assert served["reload"] is True
+    assert os.environ["QUIRE_ENVIRONMENT"] == "local"

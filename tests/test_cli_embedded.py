@@ -277,3 +277,16 @@ def test_db_leaves_the_server_it_started_running(fake: FakeServer) -> None:
     args = cli.parser().parse_args(["db"])
     args.run(without_database_url(UNUSED, port=1), args)
     assert fake.events == ["start"]
+
+
+def test_db_stop_stops_a_running_server_and_says_so(
+    embedded: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    embedded.start()
+    settings = without_database_url(embedded.data_dir, embedded.port)
+    args = cli.parser().parse_args(["db-stop"])
+    args.run(settings, args)
+    assert not embedded.is_running()
+    assert capsys.readouterr().out == "embedded PostgreSQL stopped (data kept)\n"
+    args.run(settings, args)
+    assert capsys.readouterr().out == "embedded PostgreSQL is not running\n"

@@ -330,3 +330,18 @@ async def test_no_posts_to_add_is_refused_before_anything_is_written(
         assert await count(connection, "SELECT count(*) FROM auth.users") == 0
     finally:
         await connection.close()
+
+
+async def test_fewer_posts_than_ten_still_have_an_author(direct_url: str) -> None:
+    """`make seed N=5`: a tenth of 5 users is none, but the posts need one."""
+    url = await recreate_database(direct_url, "seed_few")
+    await asyncio.to_thread(migrate.upgrade, url)
+    report = await seed(url, 5, progress=False)
+    assert (report.posts, report.users) == (5, 1)
+    connection = await asyncpg.connect(**asyncpg_arguments(url))
+    try:
+        assert await count(connection, "SELECT count(*) FROM posts") == 5
+        assert await count(connection, "SELECT count(*) FROM users") == 1
+        assert await count(connection, MISCOUNTED) == 0
+    finally:
+        await connection.close()

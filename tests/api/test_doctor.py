@@ -470,3 +470,85 @@ def test_invalid_settings_fail_without_echoing_their_values(
     assert "settings" in out
     assert "the project's URL alone" in out
     assert "secret-value" not in out
+
+
+async def test_every_workers_pool_counts_toward_the_connections(
+    database_url: str, direct_url: str
+) -> None:
+    """WEB_CONCURRENCY workers each hold a pool: one pool of 1 fits, 100,000 of them do not."""
+    settings = settings_for(database_url, pool_mode=POOL_MODE, direct_url=direct_url)
+    workers = settings.model_copy(update={"server": ServerSettings(web_concurrency=100_000)})
+    crowded = await doctor.check_database(workers)
+    if POOL_MODE == "transaction":
+        assert crowded.status == "ok"
+    else:
+        assert crowded.status == "warn"
+        assert "up to 100000 connections" in crowded.detail
+
+
+async def test_behind_a_transaction_pooler_the_servers_limit_is_not_ours(
+    database_url: str, direct_url: str
+) -> None:
+    settings = settings_for(
+        database_url, pool_mode="transaction", direct_url=direct_url, pool_size=100_000
+    )
+    assert (await doctor.check_database(settings)).status == "ok"
+
+
+async def test_migrations_are_read_where_they_run(
+    behind_url: str, database_url: str, direct_url: str
+) -> None:
+    """DATABASE_DIRECT_URL is where `make migrate` goes: its revision is the one that counts."""
+    settings = settings_for(behind_url, direct_url=direct_url)
+    assert (await doctor.check_migrations(settings)).status == "ok"
+
+
+async def test_a_view_only_signed_in_users_may_read_past_rls_fails(database_url: str) -> None:
+    """Every account holds `authenticated`; `security_invoker = on` is as good as `true`."""
+    settings = settings_for(database_url, pool_mode=POOL_MODE)
+    engine = create_engine(database_url, pool_mode=POOL_MODE)
+    view = f"doctor_emails_{uuid.uuid4().hex[:8]}"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE VIEW {view} AS SELECT email FROM users"))
+            await connection.execute(text(f"GRANT SELECT ON {view} TO authenticated"))
+        rls = await doctor.check_rls(settings)
+        assert rls.status == "fail"
+        assert view in rls.detail
+        async with engine.begin() as connection:
+            await connection.execute(text(f"ALTER VIEW {view} SET (security_invoker = on)"))
+        assert (await doctor.check_rls(settings)).status == "ok"
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP VIEW IF EXISTS {view}"))
+        await engine.dispose()
+
+
+async def test_a_partitioned_table_without_rls_fails(database_url: str) -> None:
+    """The Data API reads the partitioned table, not its partitions: RLS on them is not enough."""
+    settings = settings_for(database_url, pool_mode=POOL_MODE)
+    engine = create_engine(database_url, pool_mode=POOL_MODE)
+    table = f"doctor_events_{uuid.uuid4().hex[:8]}"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(f"CREATE TABLE {table} (at date) PARTITION BY RANGE (at)")
+            )
+            await connection.execute(text(f"CREATE TABLE {table}_all PARTITION OF {table} DEFAULT"))
+            await connection.execute(text(f"ALTER TABLE {table}_all ENABLE ROW LEVEL SECURITY"))
+        rls = await doctor.check_rls(settings)
+        assert rls.status == "fail"
+        assert f"RLS disabled on {table}:" in rls.detail
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await engine.dispose()
+
+
+async def test_a_signing_key_without_a_use_passes(project: SupabaseProjectStandIn) -> None:
+    """`use` is optional in a JWK, and the app verifies tokens with such a key."""
+    key = es256_jwk("key-1")
+    del key["use"]
+    project.keys = [key]
+    outcome = await doctor.check_auth_keys(settings_for(supabase_url=project.url))
+    assert outcome == doctor.Outcome("ok", "JWKS: 1 signing key(s) (ES256)")
