@@ -209,15 +209,29 @@ class EmbeddedPostgres:
         )
 
     def _pg_ctl(self, *args: str) -> None:
+        logged_before = self._log_size()
         try:
             self._run(BIN_DIR / "pg_ctl", "-D", str(self.data_dir), *args, as_server_user=True)
         except EmbeddedPostgresError as error:
-            log = self.log_file.read_text() if self.log_file.exists() else ""
+            # Only what this attempt logged: a setting the server refuses is logged before its
+            # "starting PostgreSQL" line, where an earlier attempt's port in use would be found.
+            log = self._log_since(logged_before)
             # The server's own reason first (a port in use, say): it is the line users read.
             reason = _reason_in(log) or str(error)
             raise EmbeddedPostgresError(
                 f"{reason} (see {self.log_file})\n{error}\n{log[-2000:]}"
             ) from error
+
+    def _log_size(self) -> int:
+        return self.log_file.stat().st_size if self.log_file.exists() else 0
+
+    def _log_since(self, offset: int) -> str:
+        if not self.log_file.exists():
+            return ""
+        with self.log_file.open("rb") as log:
+            if offset <= self._log_size():  # else the log was replaced: all of it is new
+                log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def _wait_until_accepting(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -268,13 +282,11 @@ class EmbeddedPostgres:
 
 
 def _reason_in(log: str) -> str | None:
-    """Why the server's last start failed, from its log: a port it could not bind, else its
+    """Why a start failed, from what the server logged: a port it could not bind, else its
     last FATAL or PANIC message."""
     lines = log.splitlines()
-    starts = [number for number, line in enumerate(lines) if "starting PostgreSQL" in line]
-    attempt = lines[starts[-1] :] if starts else lines
     for marker in ("could not bind", "FATAL:", "PANIC:"):
-        if found := [line for line in attempt if marker in line]:
+        if found := [line for line in lines if marker in line]:
             return found[-1].split(":  ", 1)[-1]
     return None
 

@@ -412,6 +412,11 @@ async def test_migrate_and_downgrade_say_where_the_database_is(
     assert capsys.readouterr().out.startswith("quire downgrade: the database is at 00")
 
 
+async def test_a_database_never_migrated_is_at_none(direct_url: str) -> None:
+    url = await recreate_database(direct_url, "cli_unmigrated")
+    assert await asyncio.to_thread(migrate.current, url) == "none"
+
+
 def test_psql_passes_its_own_arguments_on_and_other_commands_refuse_them(
     unconfigured: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

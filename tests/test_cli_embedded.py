@@ -1,5 +1,6 @@
 """Commands without DATABASE_URL stop the embedded PostgreSQL they start, and only that one."""
 
+import asyncio
 import contextlib
 import fcntl
 import shutil
@@ -62,6 +63,12 @@ def test_the_server_starts_with_its_own_shared_buffers(embedded: EmbeddedPostgre
     assert embedded.psql("-tAc", "SHOW shared_buffers").strip() == SHARED_BUFFERS
 
 
+def test_the_server_listens_on_this_machine_only(embedded: EmbeddedPostgres) -> None:
+    """It trusts every connection without a password: no other machine may reach it."""
+    embedded.start()
+    assert embedded.psql("-tAc", "SHOW listen_addresses").strip() == "127.0.0.1"
+
+
 def test_the_server_knows_letters_beyond_ascii_and_sorts_by_code_point(
     embedded: EmbeddedPostgres,
 ) -> None:
@@ -87,6 +94,26 @@ def test_a_data_directory_with_a_space_starts_and_a_taken_port_is_named() -> Non
         assert server.psql("-tAc", "SELECT 1").strip() == "1"
     finally:
         server.stop()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def test_a_refused_setting_is_named_not_an_earlier_attempts_port_in_use() -> None:
+    """The server logs a setting it refuses before its "starting PostgreSQL" line."""
+    data_dir = Path(tempfile.mkdtemp(prefix="quire-cli-")) / "pgdata"
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            with pytest.raises(EmbeddedPostgresError, match="Address already in use"):
+                EmbeddedPostgres(data_dir, taken.getsockname()[1]).start()
+        with (data_dir / "postgresql.auto.conf").open("a") as settings:
+            settings.write("work_mem = 'plenty'\n")
+        with pytest.raises(EmbeddedPostgresError) as refused:
+            EmbeddedPostgres(data_dir, free_port()).start()
+        reason = str(refused.value).splitlines()[0]
+        assert 'postgresql.auto.conf" contains errors' in reason
+        assert "Address already in use" not in reason
+    finally:
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
@@ -174,6 +201,30 @@ async def test_a_server_a_client_still_uses_is_left_to_it(
     finally:
         await other.close()
     embedded.stop()
+
+
+async def test_stopping_does_not_wait_for_connected_clients(embedded: EmbeddedPostgres) -> None:
+    """`make db-stop` while `make dev` or a psql is still connected stops the server at once."""
+    embedded.start()
+    client = await asyncpg.connect(**asyncpg_arguments(embedded.url()))
+    try:
+        await asyncio.to_thread(embedded.stop)
+        assert not embedded.is_running()
+    finally:
+        client.terminate()
+
+
+@pytest.mark.parametrize(
+    "name", ["quire; DROP DATABASE postgres", "quire'--", "quire-dev", "1quire"]
+)
+def test_only_a_plain_database_name_is_created(embedded: EmbeddedPostgres, name: str) -> None:
+    """The name goes into a query and onto createdb's command line as it is."""
+    embedded.start()
+    databases = "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"
+    before = embedded.psql("-tAc", databases)
+    with pytest.raises(EmbeddedPostgresError, match="not a plain database name"):
+        embedded.create_database(name)
+    assert embedded.psql("-tAc", databases) == before
 
 
 class FakeServer:

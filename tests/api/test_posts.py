@@ -148,6 +148,7 @@ async def test_invalid_posts_are_422_and_store_nothing(
         "title": {"title": "", "content": "c"},
         "title too long": {"title": "x" * 201, "content": "c"},
         "content": {"title": "t"},
+        "content too long": {"title": "t", "content": "x" * 50_001},
         "tags": {"title": "t", "content": "c", "tags": [f"t{n}" for n in range(11)]},
         "tag too long": {"title": "t", "content": "c", "tags": ["x" * 51]},
         "blank tag": {"title": "t", "content": "c", "tags": ["   "]},

@@ -155,6 +155,34 @@ def test_committed_migrations_are_the_current_alembic_history() -> None:
     assert committed_migrations() == supabase_export.export()
 
 
+def test_a_revision_file_not_named_after_its_revision_is_refused() -> None:
+    """`<day>_<time>_<slug>.py`, its revision left out, would export under a wrong name."""
+    script = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(migration_head())
+    assert script is not None
+    day, time, _, slug = Path(script.path).name.split("_", 3)
+    script.path = str(Path(script.path).with_name(f"{day}_{time}_{slug}"))
+    with pytest.raises(supabase_export.ExportError, match="is not named"):
+        supabase_export.file_name(script)
+
+
+def test_writing_removes_stale_exports_only(tmp_path: Path) -> None:
+    """A team's own migrations beside the exported ones (no export header) are kept."""
+    migrations = committed_migrations()
+    own = tmp_path / "20990101000000_own_policies.sql"
+    own.write_text("CREATE POLICY own ON posts FOR SELECT USING (true);\n")
+    stale = tmp_path / "20200101000000_renamed_since.sql"
+    stale.write_text(f"{supabase_export.HEADER}-- Alembic revision 0000: renamed since\n")
+    (tmp_path / migrations[0].name).write_text(f"{supabase_export.HEADER}-- an older export\n")
+    assert supabase_export.write(migrations, tmp_path) == [stale.name]
+    assert own.read_text() == "CREATE POLICY own ON posts FOR SELECT USING (true);\n"
+    written = [
+        supabase_export.ExportedMigration(m.name, (tmp_path / m.name).read_text())
+        for m in migrations
+    ]
+    assert written == migrations
+    assert len(list(tmp_path.glob("*.sql"))) == len(migrations) + 1
+
+
 @pytest.mark.parametrize("source", ["committed files", "fresh export"])
 async def test_exported_sql_builds_the_schema_alembic_builds(
     source: str, direct_url: str, alembic_schema: str
