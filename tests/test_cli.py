@@ -549,3 +549,18 @@ def test_dev_migrates_through_the_direct_url_and_serves_a_local_app(
     args.run(settings, args)
     assert served["reload"] is True
     assert os.environ["QUIRE_ENVIRONMENT"] == "local"
+
+
+def test_serve_logs_each_request_only_when_asked(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An access log line per request is opt-in (`--access-log`): off, the server logs warnings."""
+    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    monkeypatch.setenv("PORT", str(free_port()))
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    cli.main(["serve", "--workers", "1"])
+    assert (served["access_log"], served["log_level"]) == (False, "warning")
+    cli.main(["serve", "--workers", "1", "--access-log"])
+    assert (served["access_log"], served["log_level"]) == (True, "info")

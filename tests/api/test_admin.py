@@ -142,3 +142,14 @@ async def test_deactivate_inactive_users_in_bulk(
         assert bad.status_code == 422, days
     active = (await client.get(ADMIN, params={"is_active": "true"}, headers=headers)).json()
     assert fresh in {u["id"] for u in active["items"]}
+
+
+async def test_deactivation_accepts_days_up_to_a_hundred_years_and_no_more(
+    client: AsyncClient, session: AsyncSession, accounts: Accounts
+) -> None:
+    headers = await admin_headers(client, session, accounts)
+    path = f"{ADMIN}/deactivate-inactive"
+    most = await client.post(path, json={"days": 36_500}, headers=headers)
+    assert most.status_code == 200, most.text
+    too_many = await client.post(path, json={"days": 36_501}, headers=headers)
+    assert too_many.status_code == 422

@@ -357,3 +357,14 @@ async def test_secrets_never_reach_logs_or_responses(
     for value in secret_values:
         assert value not in caplog.text
         assert value not in answered
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def test_preflights_allow_every_method_the_api_uses(client: AsyncClient, method: str) -> None:
+    """A browser app edits posts and its user with PATCH, its profile with PUT, and deletes
+    with DELETE: each preflight is allowed, and cached for ten minutes."""
+    headers = {**preflight(ALLOWED_ORIGIN), "Access-Control-Request-Method": method}
+    answer = await client.options(f"{POSTS}/a-post", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert method in answer.headers["access-control-allow-methods"].split(", ")
+    assert answer.headers["access-control-max-age"] == "600"

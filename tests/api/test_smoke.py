@@ -1,6 +1,6 @@
 import gc
 
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
 from api.main import create_app
 from tests.conftest import Accounts, settings_for
@@ -45,3 +45,16 @@ async def test_a_running_app_leaves_its_own_objects_out_of_garbage_collection(
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() > 10_000
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_stopped_app_keeps_no_database_connection(database_url: str) -> None:
+    """The engine is disposed of when the app stops: its pooled connections are closed,
+    not left open on the server until the process exits."""
+    app = create_app(settings_for(database_url))
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://quire.test") as client:
+            assert (await client.get("/health")).status_code == 200
+        engine = app.state.engine
+        assert engine.pool.checkedin() == 1
+    assert engine.pool.checkedin() == 0

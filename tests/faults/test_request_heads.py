@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from api import server as head_limit
+from api.middleware import SECURITY_HEADERS
 from api.server import MAX_HEAD_BYTES
 from tests.faults.conftest import ApiServer, FaultDatabase, running_api
 
@@ -150,3 +152,17 @@ def test_a_body_is_not_counted_as_head(server: ApiServer) -> None:
         buffer = bytearray()
         assert read_response(connection, buffer)[0] == 401  # no token: the app's own answer
         assert read_response(connection, buffer)[0] == 200
+
+
+def test_the_refusal_is_a_closing_problem_with_the_security_headers() -> None:
+    """The 431 states the documented 64 KiB limit, closes the connection, and carries the
+    headers every other answer carries."""
+    assert head_limit.MAX_HEAD_BYTES == 64 * 1024
+    head, _, body = head_limit.REFUSAL.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n"))
+    assert fields[b"connection"] == b"close"
+    for name, value in SECURITY_HEADERS:
+        assert fields[name] == value
+    assert json.loads(body)["detail"] == (
+        "The request line and headers are larger than 65536 bytes."
+    )
