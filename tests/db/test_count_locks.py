@@ -171,3 +171,69 @@ async def test_new_tags_are_inserted_in_slug_order(
     word = uuid.uuid4().hex[:8]
     await tag_repository.find_or_create(session, [f"d! {word}", f"ç {word}"])
     assert inserted == [[f"c-{word}", f"d-{word}"]]
+
+
+RETAG_ALL = text(
+    "INSERT INTO post_tags (post_id, tag_id) SELECT :post, unnest(CAST(:tags AS uuid[]))"
+)
+# Fixed ids, so that the order a plan happens to return them in is the same on every run.
+MANY_TAGS = [uuid.UUID(int=(n * 0x9E3779B97F4A7C15 % 2**64) << 64 | 0x10C) for n in range(1, 9)]
+
+
+async def test_an_account_deletion_locks_many_tags_in_id_order(
+    engine: AsyncEngine, blog: CommittedBlog
+) -> None:
+    """As above, over eight tags: taken in any order but the ids', the deletion holds a later
+    tag while it waits for the earliest, and the writer that holds the earliest and then
+    wants the others deadlocks with it."""
+    leaving, staying = await blog.user("Lou"), await blog.user("Max")
+    for tag_id in MANY_TAGS:
+        slug = f"lock-{tag_id.hex[:12]}"
+        await run_sql(
+            blog.session,
+            "INSERT INTO tags (id, name, slug) VALUES (:id, :s, :s)",
+            id=tag_id,
+            s=slug,
+        )
+        blog.tags.append(tag_id)
+    earliest, *others = sorted(MANY_TAGS)
+    await blog.post(leaving, MANY_TAGS, published=True)
+    kept = await blog.post(staying, [earliest], published=True)
+    await blog.session.commit()
+    async with engine.connect() as retagging, engine.connect() as deleting:
+        await retagging.execute(UNLINK, {"post": kept, "tag": earliest})
+        deletion = asyncio.create_task(
+            deleting.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": leaving})
+        )
+        async with engine.connect() as watching:
+            await wait_for_lock_waits(watching, 1)
+        await retagging.execute(RETAG_ALL, {"post": kept, "tags": others})
+        await retagging.commit()
+        await deletion
+        await deleting.commit()
+    blog.authors.remove(leaving)
+    assert [await blog.count("tags", tag) for tag in sorted(MANY_TAGS)] == [0] + [1] * 7
+    assert await drift(engine) == []
+
+
+async def test_moving_a_publication_time_leaves_its_tags_unlocked(
+    engine: AsyncEngine, blog: CommittedBlog
+) -> None:
+    """Its links are rewritten with the same post and tag (0027): no count changes, so no tag
+    is locked, and a writer holding the tag does not hold the edit up."""
+    author = await blog.user("Nell")
+    [tag] = await blog.ordered_tags(1)
+    moved = await blog.post(author, [tag], published=True)
+    other = await blog.post(author, [], published=True)
+    await blog.session.commit()
+    async with engine.connect() as tagging, engine.connect() as editing:
+        await tagging.execute(LINK, {"post": other, "tag": tag})  # holds the tag's row
+        await editing.execute(text("SET lock_timeout = '500ms'"))
+        await editing.execute(
+            text("UPDATE posts SET published_at = now() - interval '1 day' WHERE id = :id"),
+            {"id": moved},
+        )
+        await editing.commit()
+        await tagging.commit()
+    assert await blog.count("tags", tag) == 2
+    assert await drift(engine) == []

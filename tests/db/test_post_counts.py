@@ -132,6 +132,29 @@ async def test_truncating_posts_resets_the_counts(session: AsyncSession) -> None
     assert (await blog.count("tags", tag), await blog.count("users", author)) == (0, 0)
 
 
+async def test_deleting_a_tagged_draft_leaves_the_counts_alone(session: AsyncSession) -> None:
+    """A draft's links never counted: deleting it takes nothing off its tags."""
+    blog = Blog(session)
+    author = await blog.user("gus")
+    tag = await blog.tag("count-draft-deleted")
+    await blog.post(author, [tag], published=True)
+    draft = await blog.post(author, [tag], published=False)
+    await run_sql(session, "DELETE FROM posts WHERE id = :id", id=draft)
+    assert (await blog.count("tags", tag), await blog.count("users", author)) == (1, 1)
+    assert await blog.drift() == []
+
+
+async def test_truncating_links_resets_tag_counts_only(session: AsyncSession) -> None:
+    """Without links no tag has a published post, but every author keeps theirs."""
+    blog = Blog(session)
+    author = await blog.user("hal")
+    tag = await blog.tag("count-links-truncated")
+    await blog.post(author, [tag], published=True)
+    await run_sql(session, "TRUNCATE post_tags")
+    assert (await blog.count("tags", tag), await blog.count("users", author)) == (0, 1)
+    assert await blog.drift() == []
+
+
 async def test_refresh_repairs_counts_written_around_the_triggers(session: AsyncSession) -> None:
     blog = Blog(session)
     author = await blog.user("dee")

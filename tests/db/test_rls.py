@@ -239,6 +239,20 @@ async def test_authenticated_cannot_give_its_post_away(session: AsyncSession, wo
     assert RLS_VIOLATION in message or COLUMN_DENIED in message
 
 
+async def test_authenticated_cannot_give_its_published_post_away(
+    session: AsyncSession, world: World
+) -> None:
+    """A published post stays visible after the change, so only UPDATE's WITH CHECK stops it."""
+    await as_user(session, world.author)
+    message = await denied(
+        session, "UPDATE posts SET author_id = :o WHERE id = :id", o=world.other, id=world.published
+    )
+    assert RLS_VIOLATION in message or COLUMN_DENIED in message
+    await run_sql(session, "RESET ROLE")
+    owner = await column(session, "SELECT author_id FROM posts WHERE id = :id", id=world.published)
+    assert owner == [world.author]
+
+
 async def test_authenticated_tags_only_its_own_posts(session: AsyncSession, world: World) -> None:
     await as_user(session, world.other)
     await run_sql(session, "DELETE FROM post_tags WHERE post_id = :p", p=world.others_draft)
@@ -267,6 +281,33 @@ async def test_authenticated_edits_only_its_own_profile(
         a=world.author, o=world.other,
     )  # fmt: skip
     assert RLS_VIOLATION in message or COLUMN_DENIED in message
+
+
+async def test_authenticated_creates_a_profile_only_for_itself(
+    session: AsyncSession, world: World
+) -> None:
+    """A user with no profile yet cannot be given one (bio, avatar) by someone else."""
+    newcomer = await create_account(session, "newcomer@example.com")
+    await run_sql(session, "INSERT INTO users (id, email, name) VALUES (:id, :email, 'New')",
+                  id=newcomer, email="newcomer@example.com")  # fmt: skip
+    await as_user(session, world.other)
+    message = await denied(
+        session, "INSERT INTO user_profiles (user_id, bio) VALUES (:u, 'Not mine')", u=newcomer
+    )
+    assert RLS_VIOLATION in message
+
+
+async def test_authenticated_deletes_only_its_own_profile(
+    session: AsyncSession, world: World
+) -> None:
+    await as_user(session, world.other)
+    delete = "DELETE FROM user_profiles WHERE user_id = :u RETURNING user_id"
+    assert await column(session, delete, u=world.author) == []
+    assert await column(session, delete, u=world.other) == [world.other]
+    await run_sql(session, "RESET ROLE")
+    kept = await column(session, "SELECT user_id FROM user_profiles WHERE user_id = :u",
+                        u=world.author)  # fmt: skip
+    assert kept == [world.author]
 
 
 async def test_a_profile_upserts_as_a_supabase_client_writes_it(
@@ -449,10 +490,11 @@ async def test_an_avatar_is_an_http_url_whoever_writes_it(
         ("t", "c" * 50_001, "t", "ck_posts_content_length"),
         ("t", "c", "A/B", "ck_posts_slug_shape"),
         ("t", "c", "trailing-", "ck_posts_slug_shape"),
+        ("t", "c", "double--hyphen", "ck_posts_slug_shape"),
     ],
     ids=[
         "blank title", "wide and zero-width spaces", "two lines", "content too long",
-        "slash and capitals", "trailing hyphen",
+        "slash and capitals", "trailing hyphen", "double hyphen",
     ],
 )  # fmt: skip
 async def test_a_post_keeps_the_apis_title_content_and_slug_rules_whoever_writes_it(

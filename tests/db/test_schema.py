@@ -125,6 +125,27 @@ async def test_updated_at_moves_on_every_update(session: AsyncSession, table: st
     assert after > before  # type: ignore[operator]
 
 
+USER_CHANGES = {
+    "name": "name = 'Renamed'",
+    "email": "email = 'renamed@example.com'",
+    "role": "role = 'moderator'",
+    "is_active": "is_active = false",
+}
+
+
+@pytest.mark.parametrize("change", USER_CHANGES.values(), ids=USER_CHANGES.keys())
+async def test_a_users_updated_at_moves_with_each_change_of_the_user(
+    session: AsyncSession, change: str
+) -> None:
+    """Name, email, role and status are the user (0016): a deactivation is a change too."""
+    user_id = await new_user(session, "changes@example.com")
+    read = "SELECT updated_at FROM users WHERE id = :id"
+    before = (await run_sql(session, read, id=user_id)).scalar()
+    await run_sql(session, f"UPDATE users SET {change} WHERE id = :id", id=user_id)
+    after = (await run_sql(session, read, id=user_id)).scalar()
+    assert after > before  # type: ignore[operator]
+
+
 def test_models_and_migrations_agree(database_url: str, direct_url: str) -> None:
     migrate.check(direct_url)
 
@@ -196,6 +217,25 @@ async def test_the_search_index_holds_published_posts_only(session: AsyncSession
         session, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_posts_search_published'"
     )
     assert definition.scalar_one().endswith("USING gin (search_vector) WHERE is_published")
+
+
+async def test_the_tag_listing_index_holds_published_posts_links_only(
+    session: AsyncSession,
+) -> None:
+    """Drafts' links carry no time (0006) and stay out of the index tag pages read."""
+    definition = await run_sql(
+        session,
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_post_tags_tag_id_post_published_at'",
+    )
+    assert definition.scalar_one().endswith("WHERE (post_published_at IS NOT NULL)")
+
+
+async def test_a_post_of_exactly_the_apis_longest_content_is_stored(session: AsyncSession) -> None:
+    """The API takes 50,000 characters: so does the database, whoever writes them (0019)."""
+    user_id = await new_user(session, "longest@example.com")
+    post_id = await new_post(session, user_id, "Long", "c" * 50_000, "longest")
+    stored = "SELECT char_length(content) FROM posts WHERE id = :id"
+    assert (await run_sql(session, stored, id=post_id)).scalar() == 50_000
 
 
 async def test_the_trigger_and_searches_use_one_configuration(session: AsyncSession) -> None:
