@@ -324,6 +324,13 @@ def test_an_unknown_revision_is_named(
         cli.main(["downgrade", "bogus"])
 
 
+def uvicorn_options(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What the command hands `uvicorn.run`, which serves nothing."""
+    options: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **given: options.update(given))
+    return options
+
+
 def test_serve_reads_host_port_and_workers_from_dotenv(
     unconfigured: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -335,8 +342,7 @@ def test_serve_reads_host_port_and_workers_from_dotenv(
     (unconfigured / ENV_FILE).write_text(
         f"HOST=127.0.0.1\nPORT={port}\nWEB_CONCURRENCY=3\nFORWARDED_ALLOW_IPS=10.0.0.1\n"
     )
-    served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    served = uvicorn_options(monkeypatch)
 
     cli.main(["serve"])
 
@@ -437,16 +443,20 @@ def test_psql_passes_its_own_arguments_on_and_other_commands_refuse_them(
     assert refused.value.code == 2
 
 
-def test_serve_trusts_forwarded_headers_only_from_this_machine_by_default(
-    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Trusted from anyone, X-Forwarded-For and -Proto would let any client pick its address
-    and scheme."""
+@pytest.fixture
+def served(unconfigured: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What `serve` hands uvicorn, locally, on a free port, with a database it never reaches."""
     monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
     monkeypatch.setenv("PORT", str(free_port()))
-    served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    return uvicorn_options(monkeypatch)
+
+
+def test_serve_trusts_forwarded_headers_only_from_this_machine_by_default(
+    served: dict[str, object],
+) -> None:
+    """Trusted from anyone, X-Forwarded-For and -Proto would let any client pick its address
+    and scheme."""
     cli.main(["serve", "--workers", "1"])
     assert served["proxy_headers"] is True
     assert served["forwarded_allow_ips"] == "127.0.0.1"
@@ -542,8 +552,7 @@ def test_dev_migrates_through_the_direct_url_and_serves_a_local_app(
     for name in ("DATABASE_URL", "QUIRE_ENVIRONMENT"):
         monkeypatch.setenv(name, "unused")
     monkeypatch.delenv("QUIRE_ENVIRONMENT")
-    served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    served = uvicorn_options(monkeypatch)
     settings = Settings(database=DatabaseSettings(url=UNREACHABLE_DATABASE, direct_url=direct_url))
     args = cli.parser().parse_args(["dev", "--port", str(free_port())])
     args.run(settings, args)
@@ -551,15 +560,8 @@ def test_dev_migrates_through_the_direct_url_and_serves_a_local_app(
     assert os.environ["QUIRE_ENVIRONMENT"] == "local"
 
 
-def test_serve_logs_each_request_only_when_asked(
-    unconfigured: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_logs_each_request_only_when_asked(served: dict[str, object]) -> None:
     """An access log line per request is opt-in (`--access-log`): off, the server logs warnings."""
-    monkeypatch.setenv("QUIRE_ENVIRONMENT", "local")
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
-    monkeypatch.setenv("PORT", str(free_port()))
-    served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
     cli.main(["serve", "--workers", "1"])
     assert (served["access_log"], served["log_level"]) == (False, "warning")
     cli.main(["serve", "--workers", "1", "--access-log"])

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -82,6 +82,29 @@ async def test_a_post_deleted_while_one_of_its_links_goes_counts_its_tag_once(
     assert await drift(engine) == []
 
 
+async def delete_account_while_retagging(
+    engine: AsyncEngine,
+    leaving: uuid.UUID,
+    kept: uuid.UUID,
+    first_tag: uuid.UUID,
+    retag: TextClause,
+    retag_with: dict[str, object],
+) -> None:
+    """Delete `leaving`'s account while another user retags `kept` as the Data API does:
+    `first_tag`'s link goes first, and once the deletion waits, `retag` runs."""
+    async with engine.connect() as retagging, engine.connect() as deleting:
+        await retagging.execute(UNLINK, {"post": kept, "tag": first_tag})
+        deletion = asyncio.create_task(
+            deleting.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": leaving})
+        )
+        async with engine.connect() as watching:
+            await wait_for_lock_waits(watching, 1)
+        await retagging.execute(retag, retag_with)
+        await retagging.commit()
+        await deletion
+        await deleting.commit()
+
+
 async def test_an_account_deletion_locks_its_tags_in_id_order(
     engine: AsyncEngine, blog: CommittedBlog
 ) -> None:
@@ -93,18 +116,9 @@ async def test_an_account_deletion_locks_its_tags_in_id_order(
     await blog.post(leaving, [earlier], published=True)
     kept = await blog.post(staying, [earlier], published=True)
     await blog.session.commit()
-    async with engine.connect() as retagging, engine.connect() as deleting:
-        # A change of tags as the Data API makes it: the earlier tag's link goes first.
-        await retagging.execute(UNLINK, {"post": kept, "tag": earlier})
-        deletion = asyncio.create_task(
-            deleting.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": leaving})
-        )
-        async with engine.connect() as watching:
-            await wait_for_lock_waits(watching, 1)
-        await retagging.execute(LINK, {"post": kept, "tag": later})
-        await retagging.commit()
-        await deletion
-        await deleting.commit()
+    await delete_account_while_retagging(
+        engine, leaving, kept, earlier, LINK, {"post": kept, "tag": later}
+    )
     blog.authors.remove(leaving)
     assert (await blog.count("tags", earlier), await blog.count("tags", later)) == (0, 1)
     assert await drift(engine) == []
@@ -200,17 +214,9 @@ async def test_an_account_deletion_locks_many_tags_in_id_order(
     await blog.post(leaving, MANY_TAGS, published=True)
     kept = await blog.post(staying, [earliest], published=True)
     await blog.session.commit()
-    async with engine.connect() as retagging, engine.connect() as deleting:
-        await retagging.execute(UNLINK, {"post": kept, "tag": earliest})
-        deletion = asyncio.create_task(
-            deleting.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": leaving})
-        )
-        async with engine.connect() as watching:
-            await wait_for_lock_waits(watching, 1)
-        await retagging.execute(RETAG_ALL, {"post": kept, "tags": others})
-        await retagging.commit()
-        await deletion
-        await deleting.commit()
+    await delete_account_while_retagging(
+        engine, leaving, kept, earliest, RETAG_ALL, {"post": kept, "tags": others}
+    )
     blog.authors.remove(leaving)
     assert [await blog.count("tags", tag) for tag in sorted(MANY_TAGS)] == [0] + [1] * 7
     assert await drift(engine) == []
