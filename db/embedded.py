@@ -226,12 +226,13 @@ class EmbeddedPostgres:
         return self.log_file.stat().st_size if self.log_file.exists() else 0
 
     def _log_since(self, offset: int) -> str:
-        if not self.log_file.exists():
+        try:
+            with self.log_file.open("rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                log.seek(offset if offset <= size else 0)  # shorter: replaced, all of it new
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
             return ""
-        with self.log_file.open("rb") as log:
-            if offset <= self._log_size():  # else the log was replaced: all of it is new
-                log.seek(offset)
-            return log.read().decode(errors="replace")
 
     def _wait_until_accepting(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
