@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.exc import DBAPIError
 
+from api.errors import UNAVAILABLE_HEADERS
 from api.schemas.common import ResponseModel
 from db.repositories import rows
 
@@ -39,11 +40,18 @@ async def _database_answers(request: Request) -> bool:
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database cannot be reached"}},
+    responses={
+        503: {
+            "model": Health,
+            "description": "The database cannot be reached",
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def health(request: Request, response: Response) -> Health:
     """Report whether the API and its database answer."""
     if await _database_answers(request):
         return Health(status="ok", database="ok")
     response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    response.headers.update(UNAVAILABLE_HEADERS)
     return Health(status="degraded", database="unavailable")

@@ -160,6 +160,7 @@ async def test_outage_is_reported_then_survived(
     assert {o.status for o in load.outcomes if o.started == o.ended == "down"} == {503}
     assert health_down.status_code == 503
     assert health_down.json()["database"] == "unavailable"
+    assert health_down.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
     assert health_back.json() == {"status": "ok", "database": "ok"}
     assert await missing_posts(fault_database.url, load.acknowledged) == []
 
