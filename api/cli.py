@@ -111,6 +111,9 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
         os.environ["DATABASE_URL"] = url
         # The app the reloader builds is a development one on purpose, whatever the default.
         os.environ.setdefault("QUIRE_ENVIRONMENT", "local")
+        if "public_url" not in settings.app.model_fields_set:
+            # Links to locally stored avatars name the port this server listens on.
+            os.environ["QUIRE_PUBLIC_URL"] = f"http://{HOST}:{port}"
         print(f"Quire on http://{HOST}:{port} (docs at /docs), database {_redacted(url)}")
         uvicorn.run(
             "api.main:create_app",

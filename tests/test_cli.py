@@ -548,16 +548,37 @@ def test_dev_migrates_through_the_direct_url_and_serves_a_local_app(
 ) -> None:
     """The reloader's app is built from the environment: without QUIRE_ENVIRONMENT=local it
     would refuse the placeholder secret."""
-    # `dev` sets both for the reloader's process: monkeypatch puts back what it saw first.
-    for name in ("DATABASE_URL", "QUIRE_ENVIRONMENT"):
+    # `dev` sets these for the reloader's process: monkeypatch puts back what it saw first.
+    for name in ("DATABASE_URL", "QUIRE_ENVIRONMENT", "QUIRE_PUBLIC_URL"):
         monkeypatch.setenv(name, "unused")
     monkeypatch.delenv("QUIRE_ENVIRONMENT")
+    monkeypatch.delenv("QUIRE_PUBLIC_URL")
     served = uvicorn_options(monkeypatch)
     settings = Settings(database=DatabaseSettings(url=UNREACHABLE_DATABASE, direct_url=direct_url))
-    args = cli.parser().parse_args(["dev", "--port", str(free_port())])
+    port = free_port()
+    args = cli.parser().parse_args(["dev", "--port", str(port)])
     args.run(settings, args)
     assert served["reload"] is True
     assert os.environ["QUIRE_ENVIRONMENT"] == "local"
+    # Links to locally stored avatars name the port it listens on (PORT=8001 make dev).
+    assert os.environ["QUIRE_PUBLIC_URL"] == f"http://127.0.0.1:{port}"
+
+
+def test_dev_keeps_a_configured_public_url(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, direct_url: str
+) -> None:
+    """A public address set in `.env` or the environment (a tunnel, a proxy) is the one used."""
+    for name in ("DATABASE_URL", "QUIRE_ENVIRONMENT", "QUIRE_PUBLIC_URL"):
+        monkeypatch.setenv(name, "unused")
+        monkeypatch.delenv(name)
+    uvicorn_options(monkeypatch)
+    settings = Settings(
+        app=AppSettings(public_url="https://quire.example"),
+        database=DatabaseSettings(url=UNREACHABLE_DATABASE, direct_url=direct_url),
+    )
+    args = cli.parser().parse_args(["dev", "--port", str(free_port())])
+    args.run(settings, args)
+    assert "QUIRE_PUBLIC_URL" not in os.environ
 
 
 def test_serve_logs_each_request_only_when_asked(served: dict[str, object]) -> None:
