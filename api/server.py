@@ -1,4 +1,5 @@
-"""The HTTP protocol `quire serve` runs: uvicorn's httptools one, with a cap on request heads.
+"""The HTTP protocol `quire serve` runs: uvicorn's httptools one, with a cap on request heads,
+answering in problems what it refuses.
 
 httptools buffers a request's head until it is complete, however long it is: without a cap a
 20 MB header got a 200, and three connections each sending 100 MB of an unfinished header took
@@ -25,11 +26,11 @@ HEAD_TOO_LARGE = 431
 LINGER_SECONDS = 2.0
 
 
-def _refusal() -> tuple[bytes, bytes]:
-    """The 431 answer's status line, and its own headers and body (the server's go between)."""
-    title = title_of(HEAD_TOO_LARGE)
-    detail = f"The request line and headers are larger than {MAX_HEAD_BYTES} bytes."
-    problem = Problem(title=title, status=HEAD_TOO_LARGE, detail=detail)
+def _raw_problem(status: int, detail: str) -> tuple[bytes, bytes]:
+    """An answer written below the app: its status line, and its own headers and body (the
+    server's go between). It closes the connection, as the request cannot be read on from."""
+    title = title_of(status)
+    problem = Problem(title=title, status=status, detail=detail)
     body = problem.model_dump_json(exclude_none=True).encode()
     headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
@@ -38,10 +39,17 @@ def _refusal() -> tuple[bytes, bytes]:
         *SECURITY_HEADERS,
     ]
     fields = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-    return f"HTTP/1.1 {HEAD_TOO_LARGE} {title}\r\n".encode(), fields + b"\r\n" + body
+    return f"HTTP/1.1 {status} {title}\r\n".encode(), fields + b"\r\n" + body
 
 
-STATUS_LINE, REFUSAL = _refusal()
+STATUS_LINE, REFUSAL = _raw_problem(
+    HEAD_TOO_LARGE, f"The request line and headers are larger than {MAX_HEAD_BYTES} bytes."
+)
+# What httptools cannot parse: a malformed request line or header, conflicting Content-Length
+# headers, a bad chunk. uvicorn would answer it in plain text.
+BAD_REQUEST_LINE, UNPARSABLE = _raw_problem(
+    400, "The request is not valid HTTP/1.1, and was not read."
+)
 
 
 class HeadLimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -98,16 +106,24 @@ class HeadLimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         self.logger.warning("Request refused: head larger than %d bytes.", MAX_HEAD_BYTES)
-        default_headers = b"".join(
-            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
-        )
-        self.transport.write(STATUS_LINE + default_headers + REFUSAL)
+        self.transport.write(STATUS_LINE + self._default_headers() + REFUSAL)
         if self.transport.can_write_eof():
             self.transport.write_eof()
             # The client's own end of the stream closes the connection sooner.
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """Answer a request httptools could not parse with a problem, and close."""
+        self.transport.write(BAD_REQUEST_LINE + self._default_headers() + UNPARSABLE)
+        self.transport.close()
+
+    def _default_headers(self) -> bytes:
+        """The server's own headers (`date`, `server`), as uvicorn writes them."""
+        return b"".join(
+            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
+        )
 
     def on_headers_complete(self) -> None:
         self._in_head = False

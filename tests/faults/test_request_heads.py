@@ -1,4 +1,5 @@
-"""`quire serve` caps the size of a request's head: 431, then the connection closes.
+"""`quire serve` caps the size of a request's head: 431, then the connection closes. What it
+cannot parse is a 400 problem, and closes too.
 
 Run against the real server (`python -m api.cli serve`), over raw sockets, since the cap lives
 in the HTTP protocol, below the app and out of reach of an ASGI client.
@@ -166,3 +167,40 @@ def test_the_refusal_is_a_closing_problem_with_the_security_headers() -> None:
     assert json.loads(body)["detail"] == (
         "The request line and headers are larger than 65536 bytes."
     )
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /api/v1/posts HTTP/1.1\r\nHost: quire\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\nContent-Length: 20\r\n\r\n{}",
+        b"GET /health HTTP/1.1\r\nHost: quire\r\nNo colon here\r\n\r\n",
+    ],
+    ids=["conflicting-content-length", "malformed-header"],
+)
+def test_a_request_that_is_not_http_is_a_closing_400_problem(
+    server: ApiServer, head: bytes
+) -> None:
+    """The parser refuses it before the app sees it; the answer is a problem all the same."""
+    with connect(server) as connection:
+        connection.sendall(head)
+        answer = read_until_closed(connection)
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    fields_, _, body = rest.partition(b"\r\n\r\n")
+    fields = {
+        name.lower(): value
+        for name, value in (line.split(b": ", 1) for line in fields_.split(b"\r\n"))
+    }
+    assert status_line == b"HTTP/1.1 400 Bad Request", answer[:200]
+    assert fields[b"content-type"] == b"application/problem+json"
+    assert fields[b"connection"] == b"close"
+    for name, value in SECURITY_HEADERS:
+        assert fields[name] == value
+    assert json.loads(body) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "The request is not valid HTTP/1.1, and was not read.",
+    }
+    assert_healthy(server)
