@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field, StrictBool, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas.common import Content, RequestModel, ResponseModel, TagName, Title
 from api.schemas.users import AuthorPublic
@@ -38,14 +38,22 @@ class PostCreate(RequestModel, PostBase):
     _fold_tags = field_validator("tags")(fold_tags)
 
 
+def _never_null(schema: dict[str, Any]) -> None:
+    """The schema of a field typed `X | None`, as X's: null is refused by a validator."""
+    [value] = [branch for branch in schema.pop("anyOf") if branch != {"type": "null"}]
+    schema.update(value)
+
+
 class PostUpdate(RequestModel):
     """Any subset of a post's fields; `tags` replaces the whole set."""
 
-    # `SkipJsonSchema[None]`: these may be left out but not sent as null, and the schema says so.
-    title: Title | SkipJsonSchema[None] = None
-    content: Content | SkipJsonSchema[None] = None
+    # These may be left out but not sent as null: `_not_null` refuses it, and the schema leaves
+    # it out. Nullable rather than a union with a None pydantic cannot see, whose errors named
+    # each branch (`title.none: Input should be None`, for a title too short).
+    title: Title | None = Field(default=None, json_schema_extra=_never_null)
+    content: Content | None = Field(default=None, json_schema_extra=_never_null)
     tags: list[TagName] | None = Field(default=None, max_length=MAX_TAGS)
-    published: StrictBool | SkipJsonSchema[None] = None
+    published: StrictBool | None = Field(default=None, json_schema_extra=_never_null)
 
     @field_validator("tags")
     @classmethod

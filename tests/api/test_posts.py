@@ -252,6 +252,30 @@ async def test_patch_refuses_null_for_required_fields(
         assert response.status_code == 422, field
 
 
+@pytest.mark.parametrize(
+    ("body", "error_type"),
+    [
+        ({"title": ""}, "string_too_short"),
+        ({"title": 5}, "string_type"),
+        ({"content": "\u0000"}, "string_pattern_mismatch"),
+        ({"published": "maybe"}, "bool_type"),
+    ],
+    ids=["empty title", "title not text", "NUL in content", "published not a boolean"],
+)
+async def test_a_bad_patch_value_is_one_error_named_by_its_field(
+    client: AsyncClient, accounts: Accounts, body: dict[str, object], error_type: str
+) -> None:
+    """The field as the client sent it, not pydantic's union branches (`title.none`: null is
+    refused anyway)."""
+    _, headers = await accounts.new()
+    post = await create_post(client, headers)
+    response = await client.patch(f"{POSTS}/{post['slug']}", json=body, headers=headers)
+    assert response.status_code == 422
+    [field] = body
+    errors = response.json()["errors"]
+    assert [(error["field"], error["type"]) for error in errors] == [(field, error_type)]
+
+
 async def test_only_the_author_or_an_admin_may_edit_or_delete(
     client: AsyncClient, cast: Cast
 ) -> None:
