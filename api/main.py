@@ -125,7 +125,7 @@ def _outer_middleware(settings: Settings) -> list[Middleware]:
     cors = Middleware(
         ProblemCORSMiddleware,
         allow_origins=settings.app.cors_origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=EXPOSED_HEADERS,
         max_age=600,

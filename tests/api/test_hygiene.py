@@ -354,10 +354,11 @@ async def test_secrets_never_reach_logs_or_responses(
         assert value not in answered
 
 
-@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 async def test_preflights_allow_every_method_the_api_uses(client: AsyncClient, method: str) -> None:
     """A browser app edits posts and its user with PATCH, its profile with PUT, and deletes
-    with DELETE: each preflight is allowed, and cached for ten minutes."""
+    with DELETE; a HEAD with a token is preflighted too: each preflight is allowed, and cached
+    for ten minutes."""
     headers = {**preflight(ALLOWED_ORIGIN), "Access-Control-Request-Method": method}
     answer = await client.options(f"{POSTS}/a-post", headers=headers)
     assert answer.status_code == 200, answer.text
