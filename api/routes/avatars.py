@@ -18,6 +18,7 @@ from api.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, problem_
 from api.responses import ProblemFileResponse
 from api.schemas.users import ProfilePublic
 from api.storage import (
+    AVATAR_MEDIA_TYPES,
     IMMUTABLE_SECONDS,
     LOCAL_AVATARS_PATH,
     MAX_AVATAR_BYTES,
@@ -37,6 +38,10 @@ AVATAR_PATH = "/users/me/avatar"
 MAX_REQUEST_BYTES = MAX_AVATAR_BYTES + 64 * 1024
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 FILE_NAME = r"^[0-9a-f]{32}\.(png|jpg|webp)$"
+IMAGE = {
+    media_type: {"schema": {"type": "string", "format": "binary"}}
+    for media_type in AVATAR_MEDIA_TYPES
+}
 
 
 async def read_image(upload: UploadFile) -> Image:
@@ -123,7 +128,11 @@ async def upload_my_avatar(
 @media.get(
     "/{user_id}/{name}",
     response_class=FileResponse,
-    responses=problem_responses(400, 404, 416, reads_database=False),
+    responses={
+        200: {"description": "The avatar", "content": IMAGE},
+        206: {"description": "The part of the avatar a `Range` header asks for", "content": IMAGE},
+        **problem_responses(400, 404, 416, reads_database=False),
+    },
 )
 async def read_local_avatar(
     user_id: uuid.UUID, name: Annotated[str, PathParam(pattern=FILE_NAME)], request: Request

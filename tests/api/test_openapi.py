@@ -131,3 +131,10 @@ async def test_every_pattern_reads_alike_in_javascript(app: FastAPI) -> None:
     assert patterns, "the document carries the models' patterns"
     unreadable = [p for p in patterns if re.search(r"\\U|\\x\{|\\u\{|[\U00010000-\U0010ffff]", p)]
     assert unreadable == []
+
+
+async def test_local_avatars_declare_their_images_whole_and_in_part(app: FastAPI) -> None:
+    """A `Range` request is answered 206 (tests/api/test_avatars.py), with the image's type."""
+    responses = operations(app)[("get", "/media/avatars/{user_id}/{name}")]["responses"]
+    for status in ("200", "206"):
+        assert set(responses[status]["content"]) == {"image/png", "image/jpeg", "image/webp"}
