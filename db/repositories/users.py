@@ -166,12 +166,11 @@ async def upsert_profile(
     session: AsyncSession, user_id: uuid.UUID, changes: dict[str, Any]
 ) -> UserProfile:
     """Create the profile with `changes`, or apply them to the existing one."""
-    statement = insert(UserProfile).values(user_id=user_id, **changes)
-    key = [col(UserProfile.user_id)]
     if not changes:
         # Nothing to apply: an existing profile is left unwritten, its updated_at included.
-        await session.exec(statement.on_conflict_do_nothing(index_elements=key))
-        return (await session.exec(select(UserProfile).where(key[0] == user_id))).one()
+        return await _existing_or_new_profile(session, user_id, lock=False)
+    statement = insert(UserProfile).values(user_id=user_id, **changes)
+    key = [col(UserProfile.user_id)]
     updates = {name: statement.excluded[name] for name in changes}
     upsert = (
         statement.on_conflict_do_update(index_elements=key, set_=updates)
@@ -185,16 +184,29 @@ async def upsert_profile(
 async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> UserProfile:
     """The user's profile, created empty if missing, its row locked until the transaction ends:
     what it holds stays as read until then."""
+    return await _existing_or_new_profile(session, user_id, lock=True)
+
+
+async def _existing_or_new_profile(
+    session: AsyncSession, user_id: uuid.UUID, *, lock: bool
+) -> UserProfile:
+    """The user's profile, created empty if missing; `lock` locks its row.
+
+    The insert leaves an existing profile alone without locking it, so a deletion (through
+    the Data API, or with the account) may commit before the read that follows: the profile
+    is then inserted again, or, the account gone, the insert fails on its foreign key.
+    """
     key = col(UserProfile.user_id)
-    missing = insert(UserProfile).values(user_id=user_id)
-    await session.exec(missing.on_conflict_do_nothing(index_elements=[key]))
-    statement = (
-        select(UserProfile)
-        .where(key == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    missing = (
+        insert(UserProfile).values(user_id=user_id).on_conflict_do_nothing(index_elements=[key])
     )
-    return (await session.exec(statement)).one()
+    statement = select(UserProfile).where(key == user_id).execution_options(populate_existing=True)
+    if lock:
+        statement = statement.with_for_update()
+    while True:
+        await session.exec(missing)
+        if (profile := (await session.exec(statement)).one_or_none()) is not None:
+            return profile
 
 
 async def search(

@@ -182,3 +182,34 @@ async def test_two_admins_cannot_remove_each_other_at_the_same_moment(
     assert statuses == [200, 403]
     admins = await scalar(engine, "SELECT count(*) FROM users WHERE role = 'admin' AND is_active")
     assert admins == 1
+
+
+async def test_a_profile_deleted_while_an_avatar_change_waits_for_it_is_made_again(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """The change creates the profile if missing, then reads it locked. A profile deleted
+    between those two statements (through the Data API, or with the account) left the read
+    with no row, a 500; the change now creates the profile again."""
+    [(account_id, email)] = await register(engine)
+    headers = bearer(make_token(account_id, email))
+    profile = "/api/v1/users/me/profile"
+    assert (await live_client.put(profile, json={}, headers=headers)).status_code == 200
+    async with engine.connect() as deleting:
+        transaction = await deleting.begin()
+        # The deletion, held so that it lands after the change has found the profile there.
+        held = "SELECT 1 FROM user_profiles WHERE user_id = :id FOR UPDATE"
+        await deleting.execute(text(held), {"id": account_id})
+        avatar = {"avatar_url": "https://cdn.example.com/new.png"}
+        change = asyncio.create_task(live_client.put(profile, json=avatar, headers=headers))
+        await wait_for_lock_waits(deleting, 1)
+        await deleting.execute(
+            text("DELETE FROM user_profiles WHERE user_id = :id"), {"id": account_id}
+        )
+        await transaction.commit()
+    response = await change
+    assert response.status_code == 200, response.text
+    assert response.json() == {"bio": None, **avatar}
+    stored = await scalar(
+        engine, "SELECT avatar_url FROM user_profiles WHERE user_id = :id", id=account_id
+    )
+    assert stored == avatar["avatar_url"]
