@@ -26,6 +26,9 @@ from db.repositories import posts, tags
 from db.repositories.posts import FilterTooSlow, NewPost, PostFilter
 
 router = APIRouter(prefix="/posts", tags=["posts"])
+# A write finds or creates its tags before it writes the post: a new tag's insert may wait for
+# a concurrent request that inserted it too, and must not wait while holding the locks that
+# publishing takes on tags' and authors' rows (their counts), which that request may need.
 
 PUBLISHED = "published"
 SEARCH_TOO_SLOW = (
@@ -54,12 +57,13 @@ TAGS_TOO_SLOW = (
 )
 async def create_post(body: PostCreate, user: CurrentUser, session: SessionDep) -> ViewResponse:
     """Write a post (a draft unless `published`), tagging it by tag names."""
+    post_tags = await tags.find_or_create(session, body.tags) if body.tags else []
     new = NewPost(
         author_id=user.id, title=body.title, content=body.content, published=body.published
     )
     post_id = await posts.create(session, new)
-    if body.tags:
-        await tags.add_post_tags(session, post_id, await tags.find_or_create(session, body.tags))
+    if post_tags:
+        await tags.add_post_tags(session, post_id, post_tags)
     post = await posts.view_by_id(session, post_id)
     location = f"{API_PREFIX}/posts/{post['slug']}"
     return ViewResponse(post, status_code=status.HTTP_201_CREATED, headers={"Location": location})
@@ -106,11 +110,10 @@ async def read_post(post: VisiblePost) -> ViewResponse:
 )
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""
+    post_tags = None if body.tags is None else await tags.find_or_create(session, body.tags)
     await posts.update(session, post, body.model_dump(exclude_unset=True, exclude={"tags"}))
-    if body.tags is not None:
-        await tags.replace_post_tags(
-            session, post.id, await tags.find_or_create(session, body.tags)
-        )
+    if post_tags is not None:
+        await tags.replace_post_tags(session, post.id, post_tags)
     return ViewResponse(await posts.view_by_id(session, post.id))
 
 

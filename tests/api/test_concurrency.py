@@ -7,6 +7,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.api.factories import create_post
 from tests.api.races import execute, register, scalar, wait_for_lock_waits
 from tests.support import bearer, make_token
 
@@ -213,3 +214,42 @@ async def test_a_profile_deleted_while_an_avatar_change_waits_for_it_is_made_aga
         engine, "SELECT avatar_url FROM user_profiles WHERE user_id = :id", id=account_id
     )
     assert stored == avatar["avatar_url"]
+
+
+async def test_a_post_and_a_publication_sharing_a_new_tag_do_not_deadlock(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Publishing locks the draft's tags (their counts); a new tag's insert waits for another
+    request's insert of it. A publication that locked `intro` before inserting `fresh` waited
+    on a post that had inserted `fresh` and then waited on `intro`: a deadlock, a 409."""
+    (first_id, first_email), (second_id, second_email) = await register(engine, 2)
+    drafting = bearer(make_token(first_id, first_email))
+    posting = bearer(make_token(second_id, second_email))
+    draft = await create_post(live_client, drafting, "Draft", tags=["intro"], published=False)
+    tags = ["intro", "fresh"]
+    async with engine.connect() as holding:
+        transaction = await holding.begin()
+        # Both requests are held on `intro` until both have inserted what they insert first.
+        await holding.execute(text("SELECT 1 FROM tags WHERE slug = 'intro' FOR UPDATE"))
+        publication = asyncio.create_task(
+            live_client.patch(
+                f"/api/v1/posts/{draft['slug']}",
+                json={"published": True, "tags": tags},
+                headers=drafting,
+            )
+        )
+        await wait_for_lock_waits(holding, 1)
+        post = asyncio.create_task(
+            live_client.post(
+                "/api/v1/posts",
+                json={"title": "Post", "content": "c", "tags": tags, "published": True},
+                headers=posting,
+            )
+        )
+        await wait_for_lock_waits(holding, 2)
+        await transaction.commit()
+    published, posted = await publication, await post
+    assert (published.status_code, posted.status_code) == (200, 201), (published.text, posted.text)
+    for slug in tags:
+        count = "SELECT published_post_count FROM tags WHERE slug = :slug"
+        assert await scalar(engine, count, slug=slug) == 2, slug

@@ -355,9 +355,9 @@ async def test_writing_a_tagged_post_reads_it_back_once(
     await create_post(client, headers, "Tagged", tags=["known", "new"])
     statements = [" ".join(s.split()[:3]) for s in await count_statements.statements()]
     assert [s for s in statements if not s.startswith(("SELECT users", "INSERT INTO users"))] == [
-        "INSERT INTO posts",
         "INSERT INTO tags",  # the new ones; ON CONFLICT DO NOTHING for the known
         "SELECT anon_1.name, tags.name",  # the tags by name, each with the name asked for
+        "INSERT INTO posts",
         "INSERT INTO post_tags",
         "WITH page AS",  # the post as the API sends it, with its author and tags
     ]
