@@ -104,7 +104,9 @@ class SigningKeys:
             jwk_set = await run_in_threadpool(self._client.get_jwk_set, True)
         except jwt.PyJWKSetError as error:
             # Fetched, without a key Quire can use: a project that signs with its legacy
-            # secret publishes an empty set. The token's key is unknown, not out of reach.
+            # secret publishes an empty set. The token's key is unknown, not out of reach, and
+            # no key of a set fetched before (one since revoked) may serve in an outage.
+            self._fetched, self._fetched_at = None, time.monotonic()
             self._pause(unreachable=False)
             raise self._quiet_error(kid) from error
         except (jwt.PyJWTError, ValueError) as error:

@@ -412,3 +412,23 @@ async def test_fetching_keys_does_not_block_other_requests(
     assert not waiting.done(), "the other request was served while the keys were in flight"
     jwks.release.set()
     assert (await waiting).status_code == 200
+
+
+async def test_a_key_dropped_from_the_jwks_stays_out_while_the_jwks_cannot_be_fetched(
+    jwks: JwksStandIn, es_key: SigningKey
+) -> None:
+    """A set fetched without the key, even one with no key at all, is the set fetched last:
+    an Auth outage afterwards does not bring back the key the project revoked."""
+    keys = SigningKeys(
+        jwks.url + JWKS_PATH, cache_seconds=0.05, cooldown_seconds=0.05, stale_seconds=60
+    )
+    assert (await keys.get(es_key.kid)).key_id == es_key.kid
+    jwks.keys.clear()
+    await asyncio.sleep(0.1)
+    with pytest.raises(jwt.PyJWKClientError):
+        await keys.get(es_key.kid)
+    jwks.status = 500
+    await asyncio.sleep(0.1)
+    with pytest.raises(SigningKeysUnavailable):
+        await keys.get(es_key.kid)
+    assert jwks.fetches == 3
