@@ -109,7 +109,9 @@ class SigningKeys:
             self._fetched, self._fetched_at = None, time.monotonic()
             self._pause(unreachable=False)
             raise self._quiet_error(kid) from error
-        except (jwt.PyJWTError, ValueError) as error:
+        except (jwt.PyJWTError, ValueError, KeyError) as error:
+            # Out of reach, or an answer that is no key set: not JSON (ValueError), or a key
+            # without its members (PyJWT raises KeyError for an `oct` key without `k`).
             self._pause(unreachable=True)
             if stale := self._stale(kid):
                 return stale

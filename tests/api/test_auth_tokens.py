@@ -375,14 +375,16 @@ async def test_the_keys_fetched_last_serve_while_the_jwks_cannot_be_fetched(
         await keys.get(es_key.kid)
 
 
-@pytest.mark.parametrize("failure", ["server error", "not json"])
+@pytest.mark.parametrize("failure", ["server error", "not json", "a key without its value"])
 async def test_a_broken_jwks_endpoint_is_a_503(
     client: AsyncClient, jwks: JwksStandIn, es_key: SigningKey, account: uuid.UUID, failure: str
 ) -> None:
     if failure == "server error":
         jwks.status = 500
-    else:
+    elif failure == "not json":
         jwks.body = b"<html>Service Unavailable</html>"
+    else:
+        jwks.body = b'{"keys": [{"kty": "oct"}]}'
     response = await me(client, es_key.sign(claims(jwks.url, account)))
     assert response.status_code == 503, response.text
     again = await me(client, es_key.sign(claims(jwks.url, account)))
