@@ -111,9 +111,18 @@ async def read_post(post: VisiblePost) -> ViewResponse:
 async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) -> ViewResponse:
     """Change a post; `tags` replaces the set, and the slug never changes."""
     post_tags = None if body.tags is None else await tags.find_or_create(session, body.tags)
-    await posts.update(session, post, body.model_dump(exclude_unset=True, exclude={"tags"}))
-    if post_tags is not None:
+    changes = body.model_dump(exclude_unset=True, exclude={"tags"})
+    # A draft's links count for no tag: its tags change before it is published, or after it
+    # is unpublished. Publishing then locks all its tags at once, in id order; tags changed
+    # after it locked each tag it added, and one with a lower id than its others could
+    # deadlock with a writer locking the same tags in id order.
+    if post_tags is not None and not post.is_published:
         await tags.replace_post_tags(session, post.id, post_tags)
+        await posts.update(session, post, changes)
+    else:
+        await posts.update(session, post, changes)
+        if post_tags is not None:
+            await tags.replace_post_tags(session, post.id, post_tags)
     return ViewResponse(await posts.view_by_id(session, post.id))
 
 

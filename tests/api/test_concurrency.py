@@ -253,3 +253,46 @@ async def test_a_post_and_a_publication_sharing_a_new_tag_do_not_deadlock(
     for slug in tags:
         count = "SELECT published_post_count FROM tags WHERE slug = :slug"
         assert await scalar(engine, count, slug=slug) == 2, slug
+
+
+async def test_a_publication_that_adds_an_earlier_tag_locks_its_tags_in_id_order(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Publishing a draft locks the tags it has; adding a tag locks that one. A publication of
+    a draft tagged `later` that also added `earlier` (a tag with a lower id) locked `later`,
+    then `earlier`: a post naming both, which locks them in id order, deadlocked with it."""
+    (first_id, first_email), (second_id, second_email) = await register(engine, 2)
+    drafting = bearer(make_token(first_id, first_email))
+    posting = bearer(make_token(second_id, second_email))
+    await create_post(live_client, posting, "Seed", tags=["one", "two"], published=False)
+    ordered = "SELECT slug FROM tags WHERE slug IN ('one', 'two') ORDER BY id"
+    async with engine.connect() as reading:
+        earlier, later = (await reading.execute(text(ordered))).scalars().all()
+    draft = await create_post(live_client, drafting, "Draft", tags=[later], published=False)
+    async with engine.connect() as holding:
+        transaction = await holding.begin()
+        # `later` as a count's update holds it: links to it may still be added meanwhile.
+        hold = "SELECT 1 FROM tags WHERE slug = :slug FOR NO KEY UPDATE"
+        await holding.execute(text(hold), {"slug": later})
+        publication = asyncio.create_task(
+            live_client.patch(
+                f"/api/v1/posts/{draft['slug']}",
+                json={"published": True, "tags": [earlier, later]},
+                headers=drafting,
+            )
+        )
+        await wait_for_lock_waits(holding, 1)
+        post = asyncio.create_task(
+            live_client.post(
+                "/api/v1/posts",
+                json={"title": "Post", "content": "c", "tags": [earlier, later], "published": True},
+                headers=posting,
+            )
+        )
+        await wait_for_lock_waits(holding, 2)
+        await transaction.commit()
+    published, posted = await publication, await post
+    assert (published.status_code, posted.status_code) == (200, 201), (published.text, posted.text)
+    for slug in (earlier, later):
+        count = "SELECT published_post_count FROM tags WHERE slug = :slug"
+        assert await scalar(engine, count, slug=slug) == 2, slug
