@@ -162,9 +162,21 @@ async def _candidate_slug(session: AsyncSession, base: str, attempt: int) -> str
 
 async def by_slug(session: AsyncSession, slug: str, *, for_update: bool = False) -> Post | None:
     """The post alone (its author and tags stay unloaded); `for_update` locks its row until the
-    transaction ends."""
+    transaction ends.
+
+    Its author's row is locked first, FOR KEY SHARE: a change of the post may then lock that
+    row for its count, and an account's deletion locks the user's row before the posts (the
+    row's DELETE, then its trigger). Locking the post first deadlocked with such a deletion.
+    KEY SHARE waits only for a deletion (or FOR UPDATE), never for another count's update.
+    """
     statement = select(Post).where(col(Post.slug) == slug)
     if for_update:
+        author = select(Post.author_id).where(col(Post.slug) == slug).scalar_subquery()
+        await session.exec(
+            select(col(User.id))
+            .where(col(User.id) == author)
+            .with_for_update(read=True, key_share=True)
+        )
         statement = statement.with_for_update(of=Post)
     return (await session.exec(statement)).one_or_none()
 

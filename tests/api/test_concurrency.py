@@ -296,3 +296,39 @@ async def test_a_publication_that_adds_an_earlier_tag_locks_its_tags_in_id_order
     for slug in (earlier, later):
         count = "SELECT published_post_count FROM tags WHERE slug = :slug"
         assert await scalar(engine, count, slug=slug) == 2, slug
+
+
+async def test_an_account_deleted_while_a_moderator_unpublishes_its_post_does_not_deadlock(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Unpublishing locks the post, then its author's row (the count). Deleting the account
+    locked the author's row, then (its trigger) the author's posts: the two waited for each
+    other, and one of them was aborted as a deadlock."""
+    (author, author_email), (moderator, moderator_email) = await register(engine, 2)
+    writing = bearer(make_token(author, author_email))
+    moderating = bearer(make_token(moderator, moderator_email))
+    post = await create_post(live_client, writing, "Spam", tags=["spam"], published=True)
+    assert (await live_client.get("/api/v1/users/me", headers=moderating)).status_code == 200
+    await execute(engine, "UPDATE users SET role = 'moderator' WHERE id = :id", id=moderator)
+    async with engine.connect() as holding, engine.connect() as deleting:
+        transaction = await holding.begin()
+        hold = "SELECT 1 FROM users WHERE id = :id FOR NO KEY UPDATE"
+        await holding.execute(text(hold), {"id": author})
+        deletion = asyncio.create_task(
+            deleting.execute(text("DELETE FROM auth.users WHERE id = :id"), {"id": author})
+        )
+        await wait_for_lock_waits(holding, 1)
+        unpublication = asyncio.create_task(
+            live_client.patch(
+                f"/api/v1/posts/{post['slug']}", json={"published": False}, headers=moderating
+            )
+        )
+        await wait_for_lock_waits(holding, 2)
+        await transaction.commit()
+        await deletion
+        await deleting.commit()
+        response = await unpublication
+    assert response.status_code in (200, 404), response.text
+    assert await scalar(engine, "SELECT count(*) FROM users WHERE id = :id", id=author) == 0
+    count = "SELECT published_post_count FROM tags WHERE slug = 'spam'"
+    assert await scalar(engine, count) == 0
