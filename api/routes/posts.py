@@ -112,17 +112,16 @@ async def update_post(body: PostUpdate, post: ManagedPost, session: SessionDep) 
     """Change a post; `tags` replaces the set, and the slug never changes."""
     post_tags = None if body.tags is None else await tags.find_or_create(session, body.tags)
     changes = body.model_dump(exclude_unset=True, exclude={"tags"})
-    # A draft's links count for no tag: its tags change before it is published, or after it
-    # is unpublished. Publishing then locks all its tags at once, in id order; tags changed
-    # after it locked each tag it added, and one with a lower id than its others could
-    # deadlock with a writer locking the same tags in id order.
-    if post_tags is not None and not post.is_published:
+    # Tags change while the post is a draft, whose links count for no tag: before it is
+    # published, after it is unpublished. Publishing then locks all its tags at once, in id
+    # order as every writer does; a tag added after it was locked on its own, and one with a
+    # lower id than the others deadlocked with a writer taking the same tags in id order.
+    was_draft = not post.is_published
+    if post_tags is not None and was_draft:
         await tags.replace_post_tags(session, post.id, post_tags)
-        await posts.update(session, post, changes)
-    else:
-        await posts.update(session, post, changes)
-        if post_tags is not None:
-            await tags.replace_post_tags(session, post.id, post_tags)
+    await posts.update(session, post, changes)
+    if post_tags is not None and not was_draft:
+        await tags.replace_post_tags(session, post.id, post_tags)
     return ViewResponse(await posts.view_by_id(session, post.id))
 
 
