@@ -61,7 +61,7 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Initialise the data directory if needed and start the server if it is not running."""
-        self._prepare_permissions()
+        self._prepare_permissions(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         if not self.is_running():
@@ -192,10 +192,24 @@ class EmbeddedPostgres:
         return ["-h", self.host, "-p", str(self.port), "-U", SUPERUSER]
 
     def _initdb(self) -> None:
+        """Initialise the data directory beside it, then move it into place: a command killed
+        during initdb (Ctrl-C twice, kill -9) left a data directory with a PG_VERSION but no
+        `postgres` database, which every later start took for a complete one. What such a kill
+        leaves beside it is removed by the next attempt."""
+        if any(self.data_dir.iterdir()):
+            raise EmbeddedPostgresError(
+                f"{self.data_dir} is not empty but holds no PostgreSQL data directory "
+                "(no PG_VERSION): move it away or remove it"
+            )
+        # A mount point cannot be replaced: initdb runs in place there, as before.
+        target = self.data_dir if self.data_dir.is_mount() else self._beside("initdb")
+        if target != self.data_dir:
+            shutil.rmtree(target, ignore_errors=True)
+            self._prepare_permissions(target)
         self._run(
             BIN_DIR / "initdb",
             "-D",
-            str(self.data_dir),
+            str(target),
             "--auth=trust",
             "--encoding=UTF8",
             # Sorted by code point as with `C`, but lower(), ILIKE and text search know letters
@@ -207,6 +221,8 @@ class EmbeddedPostgres:
             SUPERUSER,
             as_server_user=True,
         )
+        if target != self.data_dir:
+            target.replace(self.data_dir)  # over the empty directory, at once
 
     def _pg_ctl(self, *args: str) -> None:
         logged_before = self._log_size()
@@ -244,21 +260,21 @@ class EmbeddedPostgres:
             time.sleep(0.1)
         raise EmbeddedPostgresError(f"PostgreSQL did not listen on {self.host}:{self.port}")
 
-    def _prepare_permissions(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def _prepare_permissions(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             return
         account = ensure_user_exists(SYSTEM_USER)
         assert account is not None
-        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(directory)
         if not os.access(BIN_DIR / "postgres", os.X_OK, effective_ids=False) or not (
             (BIN_DIR / "postgres").stat().st_mode & 0o001
         ):
             ensure_prefix_permissions(BIN_DIR)
             ensure_folder_permissions(BIN_DIR.parent, 0o055)
-        if self.data_dir.stat().st_uid != account.pw_uid:
-            shutil.chown(self.data_dir, account.pw_uid, account.pw_gid)
-        self.data_dir.chmod(0o700)
+        if directory.stat().st_uid != account.pw_uid:
+            shutil.chown(directory, account.pw_uid, account.pw_gid)
+        directory.chmod(0o700)
 
     def _run(
         self, *command: str | Path, check: bool = True, as_server_user: bool = False

@@ -3,9 +3,14 @@
 import asyncio
 import contextlib
 import fcntl
+import os
 import shutil
+import signal
 import socket
+import subprocess  # nosec B404
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,6 +120,35 @@ def test_a_refused_setting_is_named_not_an_earlier_attempts_port_in_use() -> Non
         assert "Address already in use" not in reason
     finally:
         shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def test_a_data_directory_whose_initdb_was_killed_is_initialised_again() -> None:
+    """`make dev` killed during its first initdb (kill -9, Ctrl-C twice) left a PG_VERSION
+    without a `postgres` database, and every later start failed on it."""
+    workdir = Path(tempfile.mkdtemp(prefix="quire-cli-"))
+    data_dir = workdir / "pgdata"
+    first = (
+        "from pathlib import Path; from db.embedded import EmbeddedPostgres; "
+        f"EmbeddedPostgres(Path({str(data_dir)!r}), {free_port()}).start()"
+    )
+    server = EmbeddedPostgres(data_dir, free_port())
+    try:
+        starting = subprocess.Popen(  # noqa: S603  # nosec B603
+            [sys.executable, "-c", first], cwd=Path(__file__).parents[1], start_new_session=True
+        )
+        deadline = time.monotonic() + 60
+        # Bootstrapped: initdb goes on to create the databases, `postgres` last.
+        while not list(workdir.glob("*/global/pg_control")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.killpg(starting.pid, signal.SIGKILL)
+        starting.wait()
+        assert not (data_dir / "PG_VERSION").exists()
+        server.start()
+        assert server.psql("-tAc", "SELECT 1").strip() == "1"
+        assert [path.name for path in workdir.iterdir()] == ["pgdata"]
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
