@@ -64,7 +64,9 @@ class EmbeddedPostgres:
         self._prepare_permissions(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        if not self.is_running():
+        if self.is_running():
+            self._refuse_another_port()
+        else:
             self._pg_ctl(
                 "-w",
                 "-t",
@@ -108,7 +110,9 @@ class EmbeddedPostgres:
         try:
             with self._deciding():
                 fcntl.flock(lease, fcntl.LOCK_SH)
-                if not self.is_running():
+                if self.is_running():
+                    self._refuse_another_port()
+                else:
                     self.start()
                     self._borrowers_started_it.touch()
         except BaseException:
@@ -164,6 +168,25 @@ class EmbeddedPostgres:
             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
         )
         return int(count.strip() or 0) > 0
+
+    def running_port(self) -> int | None:
+        """The port the running server listens on, as its postmaster.pid says."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _refuse_another_port(self) -> None:
+        """The data directory's server already runs, started with another port (`make db`, or
+        a command killed before it could stop it, under another DATABASE_EMBEDDED_PORT):
+        clients would be sent to a port nobody listens on."""
+        running = self.running_port()
+        if running is not None and running != self.port:
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL of {self.data_dir} is already running on port "
+                f"{running}, not {self.port}: stop it first (`make db-stop`), or set "
+                f"DATABASE_EMBEDDED_PORT={running}"
+            )
 
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():

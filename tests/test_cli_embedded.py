@@ -151,6 +151,21 @@ def test_a_data_directory_whose_initdb_was_killed_is_initialised_again() -> None
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def test_a_server_running_on_another_port_is_named(embedded: EmbeddedPostgres) -> None:
+    """`make db` (or a killed `make dev`) left it on one port, then DATABASE_EMBEDDED_PORT
+    changed: the next command said only that nobody answered on the new port."""
+    embedded.start()
+    elsewhere = free_port()
+    settings = without_database_url(embedded.data_dir, elsewhere)
+    hint = f"already running on port {embedded.port}, not {elsewhere}"
+    with pytest.raises(EmbeddedPostgresError, match=hint), cli.local_database(settings):
+        pass
+    with pytest.raises(EmbeddedPostgresError, match=hint):
+        EmbeddedPostgres(embedded.data_dir, elsewhere).keep_running()
+    assert embedded.is_running()
+    assert embedded.psql("-tAc", "SELECT 1").strip() == "1"
+
+
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
     embedded.stop()
     with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
