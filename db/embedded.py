@@ -296,7 +296,10 @@ class EmbeddedPostgres:
             ensure_prefix_permissions(BIN_DIR)
             ensure_folder_permissions(BIN_DIR.parent, 0o055)
         if directory.stat().st_uid != account.pw_uid:
-            shutil.chown(directory, account.pw_uid, account.pw_gid)
+            # All of it: in a data directory made by someone else (the developer running
+            # PostgreSQL as themselves before a `sudo make dev`, a copy made as root), every
+            # file is theirs too, and PostgreSQL could open none of them.
+            _chown_tree(directory, account.pw_uid, account.pw_gid)
         directory.chmod(0o700)
 
     def _run(
@@ -319,6 +322,14 @@ class EmbeddedPostgres:
                 f"{result.stderr.strip() or result.stdout.strip()}"
             )
         return result
+
+
+def _chown_tree(top: Path, uid: int, gid: int) -> None:
+    """Give `top` and everything in it to uid:gid, following no symbolic link."""
+    os.chown(top, uid, gid, follow_symlinks=False)
+    for root, directories, files in os.walk(top):
+        for name in (*directories, *files):
+            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
 
 def _reason_in(log: str) -> str | None:

@@ -166,6 +166,27 @@ def test_a_server_running_on_another_port_is_named(embedded: EmbeddedPostgres) -
     assert embedded.psql("-tAc", "SELECT 1").strip() == "1"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as its own user under root only")
+def test_a_data_directory_owned_by_another_user_is_given_to_the_server_user(
+    embedded: EmbeddedPostgres,
+) -> None:
+    """Made by a user who ran PostgreSQL as themselves, then started as root: only the
+    directory itself was given to the server's user, and PostgreSQL could open nothing in it."""
+    embedded.start()
+    embedded.stop()
+    owner = embedded.data_dir.stat()
+    chown = ["chown", "-R", "--no-dereference"]
+    subprocess.run([*chown, "0:0", str(embedded.data_dir)], check=True)  # noqa: S603
+    try:
+        embedded.start()
+        assert embedded.psql("-tAc", "SELECT 1").strip() == "1"
+        config = embedded.data_dir / "postgresql.conf"
+        assert (config.stat().st_uid, config.stat().st_gid) == (owner.st_uid, owner.st_gid)
+    finally:
+        owned = f"{owner.st_uid}:{owner.st_gid}"
+        subprocess.run([*chown, owned, str(embedded.data_dir)], check=True)  # noqa: S603
+
+
 def test_a_server_started_for_a_command_is_stopped_after_it(embedded: EmbeddedPostgres) -> None:
     embedded.stop()
     with cli.local_database(without_database_url(embedded.data_dir, embedded.port)) as url:
