@@ -216,24 +216,30 @@ async def test_a_profile_deleted_while_an_avatar_change_waits_for_it_is_made_aga
     assert stored == avatar["avatar_url"]
 
 
-async def test_a_post_and_a_publication_sharing_a_new_tag_do_not_deadlock(
-    live_client: AsyncClient, engine: AsyncEngine
+async def two_authors(engine: AsyncEngine) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers for two newly registered accounts."""
+    [(first, first_email), (second, second_email)] = await register(engine, 2)
+    return bearer(make_token(first, first_email)), bearer(make_token(second, second_email))
+
+
+async def publish_while_posting(
+    live_client: AsyncClient,
+    engine: AsyncEngine,
+    heads: tuple[dict[str, str], dict[str, str]],
+    draft_slug: str,
+    tags: list[str],
+    hold: str,
 ) -> None:
-    """Publishing locks the draft's tags (their counts); a new tag's insert waits for another
-    request's insert of it. A publication that locked `intro` before inserting `fresh` waited
-    on a post that had inserted `fresh` and then waited on `intro`: a deadlock, a 409."""
-    (first_id, first_email), (second_id, second_email) = await register(engine, 2)
-    drafting = bearer(make_token(first_id, first_email))
-    posting = bearer(make_token(second_id, second_email))
-    draft = await create_post(live_client, drafting, "Draft", tags=["intro"], published=False)
-    tags = ["intro", "fresh"]
+    """Publish the draft with `tags` (the first headers are its author's) while the second
+    author posts with the same tags, both held back by `hold` (a lock on a tag, taken by
+    another connection) until both wait: both succeed, and each tag counts both posts."""
+    drafting, posting = heads
     async with engine.connect() as holding:
         transaction = await holding.begin()
-        # Both requests are held on `intro` until both have inserted what they insert first.
-        await holding.execute(text("SELECT 1 FROM tags WHERE slug = 'intro' FOR UPDATE"))
+        await holding.execute(text(hold))
         publication = asyncio.create_task(
             live_client.patch(
-                f"/api/v1/posts/{draft['slug']}",
+                f"/api/v1/posts/{draft_slug}",
                 json={"published": True, "tags": tags},
                 headers=drafting,
             )
@@ -255,47 +261,34 @@ async def test_a_post_and_a_publication_sharing_a_new_tag_do_not_deadlock(
         assert await scalar(engine, count, slug=slug) == 2, slug
 
 
+async def test_a_post_and_a_publication_sharing_a_new_tag_do_not_deadlock(
+    live_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Publishing locks the draft's tags (their counts); a new tag's insert waits for another
+    request's insert of it. A publication that locked `intro` before inserting `fresh` waited
+    on a post that had inserted `fresh` and then waited on `intro`: a deadlock, a 409."""
+    heads = await two_authors(engine)
+    draft = await create_post(live_client, heads[0], "Draft", tags=["intro"], published=False)
+    # Both requests are held on `intro` until both have inserted what they insert first.
+    hold = "SELECT 1 FROM tags WHERE slug = 'intro' FOR UPDATE"
+    await publish_while_posting(live_client, engine, heads, draft["slug"], ["intro", "fresh"], hold)
+
+
 async def test_a_publication_that_adds_an_earlier_tag_locks_its_tags_in_id_order(
     live_client: AsyncClient, engine: AsyncEngine
 ) -> None:
     """Publishing a draft locks the tags it has; adding a tag locks that one. A publication of
     a draft tagged `later` that also added `earlier` (a tag with a lower id) locked `later`,
     then `earlier`: a post naming both, which locks them in id order, deadlocked with it."""
-    (first_id, first_email), (second_id, second_email) = await register(engine, 2)
-    drafting = bearer(make_token(first_id, first_email))
-    posting = bearer(make_token(second_id, second_email))
-    await create_post(live_client, posting, "Seed", tags=["one", "two"], published=False)
+    heads = await two_authors(engine)
+    await create_post(live_client, heads[1], "Seed", tags=["one", "two"], published=False)
     ordered = "SELECT slug FROM tags WHERE slug IN ('one', 'two') ORDER BY id"
     async with engine.connect() as reading:
         earlier, later = (await reading.execute(text(ordered))).scalars().all()
-    draft = await create_post(live_client, drafting, "Draft", tags=[later], published=False)
-    async with engine.connect() as holding:
-        transaction = await holding.begin()
-        # `later` as a count's update holds it: links to it may still be added meanwhile.
-        hold = "SELECT 1 FROM tags WHERE slug = :slug FOR NO KEY UPDATE"
-        await holding.execute(text(hold), {"slug": later})
-        publication = asyncio.create_task(
-            live_client.patch(
-                f"/api/v1/posts/{draft['slug']}",
-                json={"published": True, "tags": [earlier, later]},
-                headers=drafting,
-            )
-        )
-        await wait_for_lock_waits(holding, 1)
-        post = asyncio.create_task(
-            live_client.post(
-                "/api/v1/posts",
-                json={"title": "Post", "content": "c", "tags": [earlier, later], "published": True},
-                headers=posting,
-            )
-        )
-        await wait_for_lock_waits(holding, 2)
-        await transaction.commit()
-    published, posted = await publication, await post
-    assert (published.status_code, posted.status_code) == (200, 201), (published.text, posted.text)
-    for slug in (earlier, later):
-        count = "SELECT published_post_count FROM tags WHERE slug = :slug"
-        assert await scalar(engine, count, slug=slug) == 2, slug
+    draft = await create_post(live_client, heads[0], "Draft", tags=[later], published=False)
+    # `later` as a count's update holds it: links to it may still be added meanwhile.
+    hold = f"SELECT 1 FROM tags WHERE slug = '{later}' FOR NO KEY UPDATE"
+    await publish_while_posting(live_client, engine, heads, draft["slug"], [earlier, later], hold)
 
 
 async def test_an_account_deleted_while_a_moderator_unpublishes_its_post_does_not_deadlock(
