@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.repositories import posts
-from tests.api.factories import POSTS, create_post
+from tests.api.factories import POSTS, create_post, every_page
 from tests.conftest import Accounts
 from tests.support import StatementLog, run_sql
 
@@ -17,21 +17,6 @@ async def slugs(client: AsyncClient, query: str = "", **params: Any) -> list[str
     response = await client.get(f"{POSTS}{query}", params=params or None)
     assert response.status_code == 200, response.text
     return [post["slug"] for post in response.json()["items"]]
-
-
-async def walk(client: AsyncClient, limit: int = 2, **filters: Any) -> list[str]:
-    """Follow next_cursor to the end; return every slug seen, in order."""
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": limit, **filters}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await client.get(POSTS, params=params)).json()
-        seen += [post["slug"] for post in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return seen
 
 
 async def test_lists_published_posts_newest_first(client: AsyncClient, accounts: Accounts) -> None:
@@ -165,7 +150,7 @@ async def test_following_cursors_visits_every_post_exactly_once(
 ) -> None:
     _, headers = await accounts.new()
     expected = [(await create_post(client, headers, f"Post {n}"))["slug"] for n in range(7)]
-    assert await walk(client) == list(reversed(expected))
+    assert await every_page(client) == list(reversed(expected))
 
 
 async def test_posts_published_at_the_same_instant_page_once_each(
@@ -176,7 +161,7 @@ async def test_posts_published_at_the_same_instant_page_once_each(
     _, headers = await accounts.new()
     made = [(await create_post(client, headers, f"Tie {n}"))["slug"] for n in range(5)]
     await run_sql(session, "UPDATE posts SET published_at = '2026-01-01T00:00:00Z'")
-    seen = await walk(client)
+    seen = await every_page(client)
     assert sorted(seen) == sorted(made)
 
 
@@ -196,25 +181,16 @@ async def test_posts_published_while_paging_are_neither_repeated_nor_skipped(
     before = [(await create_post(client, headers, f"Old {n}"))["slug"] for n in range(5)]
     first = (await client.get(POSTS, params={"limit": 2})).json()
     await create_post(client, headers, "Fresh")
-    rest = await walk_from(client, first["next_cursor"])
+    rest = await every_page(client, {"cursor": first["next_cursor"]})
     seen = [p["slug"] for p in first["items"]] + rest
     assert seen == list(reversed(before))
-
-
-async def walk_from(client: AsyncClient, cursor: str) -> list[str]:
-    seen: list[str] = []
-    while cursor:
-        page = (await client.get(POSTS, params={"limit": 2, "cursor": cursor})).json()
-        seen += [post["slug"] for post in page["items"]]
-        cursor = page["next_cursor"]
-    return seen
 
 
 async def test_filters_and_cursors_combine(client: AsyncClient, accounts: Accounts) -> None:
     _, headers = await accounts.new()
     tagged = [(await create_post(client, headers, f"T{n}", tags=["t"]))["slug"] for n in range(5)]
     await create_post(client, headers, "Untagged")
-    assert await walk(client, tag="t") == list(reversed(tagged))
+    assert await every_page(client, {"tag": "t"}) == list(reversed(tagged))
 
 
 @pytest.mark.parametrize(

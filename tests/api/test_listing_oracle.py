@@ -14,7 +14,7 @@ import pytest
 from httpx import AsyncClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.api.factories import POSTS, create_post
+from tests.api.factories import POSTS, create_post, every_page
 from tests.conftest import Accounts
 from tests.support import column, run_sql
 
@@ -33,7 +33,6 @@ TIMES = tuple(
     for at in ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00.000001Z")
 )
 LIMITS = (1, 2, 3, 7, 100)
-MAX_PAGES = 40  # thirty posts at most, at one a page
 # The list's meaning, written plainly: each tag by slug, else by name in any case.
 EXPECTED = """
 SELECT slug FROM posts p
@@ -50,23 +49,6 @@ WHERE p.is_published
           @@ websearch_to_tsquery('english', :q))
 ORDER BY p.published_at DESC, p.id DESC
 """
-
-
-async def every_page(client: AsyncClient, limit: int, filters: dict[str, Any]) -> list[str]:
-    """The slugs of every page, following `next_cursor` to the end."""
-    slugs: list[str] = []
-    params = {"limit": limit, **filters}
-    for _ in range(MAX_PAGES):
-        response = await client.get(POSTS, params=params)
-        assert response.status_code == 200, (params, response.text)
-        page = response.json()
-        slugs += [post["slug"] for post in page["items"]]
-        if page["next_cursor"] is None:
-            assert len(page["items"]) <= limit
-            return slugs
-        assert len(page["items"]) == limit
-        params["cursor"] = page["next_cursor"]
-    raise AssertionError(f"more than {MAX_PAGES} pages: a cursor that does not move on")
 
 
 async def write_posts(
@@ -132,4 +114,4 @@ async def test_every_page_of_every_filter_is_what_the_query_returns(
             name: value for name, value in (("tag", tags), ("author", author), ("q", q)) if value
         }
         expected = await column(session, EXPECTED, tags=tags, author=author, q=q)
-        assert await every_page(client, rng.choice(LIMITS), filters) == expected, filters
+        assert await every_page(client, filters, limit=rng.choice(LIMITS)) == expected, filters
