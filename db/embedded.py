@@ -59,14 +59,14 @@ class EmbeddedPostgres:
     def log_file(self) -> Path:
         return self.data_dir / "server.log"
 
-    def start(self) -> None:
-        """Initialise the data directory if needed and start the server if it is not running."""
+    def start(self) -> bool:
+        """Initialise the data directory if needed and start the server if it is not running;
+        return whether this call started it."""
         self._prepare_permissions(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        if self.is_running():
-            self._refuse_another_port()
-        else:
+        started = not self.is_running()
+        if started:
             self._pg_ctl(
                 "-w",
                 "-t",
@@ -81,7 +81,10 @@ class EmbeddedPostgres:
                 f"-c shared_buffers={SHARED_BUFFERS}",
                 "start",
             )
+        else:
+            self._refuse_another_port()
         self._wait_until_accepting()
+        return started
 
     def stop(self) -> None:
         """Stop the server (fast shutdown), keeping its data."""
@@ -110,10 +113,7 @@ class EmbeddedPostgres:
         try:
             with self._deciding():
                 fcntl.flock(lease, fcntl.LOCK_SH)
-                if self.is_running():
-                    self._refuse_another_port()
-                else:
-                    self.start()
+                if self.start():
                     self._borrowers_started_it.touch()
         except BaseException:
             lease.close()  # a server that would not start is not borrowed
